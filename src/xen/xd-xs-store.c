@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-xs-store.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <xenstore.h>
+
+#include "core/xd-error.h"
+
+#define XS_DOMAIN_DEV "/dev/xen/xenbus"
+#define RECONNECT_MIN_MS 50
+#define RECONNECT_MAX_MS 2000
+/* A path nobody writes: the sentinel only needs a registered watch so that it
+ * can sleep in xs_read_watch () until the connection drops. */
+#define SENTINEL_PATH "@xen-devices-sentinel"
+
+typedef struct
+{
+  XdStore parent;
+
+  struct xs_handle *xsh;
+  GMainContext *context;
+  GSource *fd_source;
+
+  /* Registered watches, "path\ttoken" -> TRUE, re-registered on reconnect. */
+  GHashTable *watches;
+
+  /* libxenstore does not wake xs_fileno () when the daemon goes away; a
+   * second connection, parked in a blocking xs_read_watch () in a thread,
+   * returns NULL at that moment and tells the main loop. */
+  struct xs_handle *sentinel_xsh;
+  GThread *sentinel_thread;
+  gint sentinel_stop;
+  guint generation;
+
+  guint reconnect_id;
+  guint reconnect_delay;
+  gboolean connected;
+} XdXsStore;
+
+static void xs_store_disconnect (XdXsStore *self);
+
+char *
+xd_xs_store_describe_target (void)
+{
+  return g_strdup_printf ("%s and %s", xs_daemon_socket (), XS_DOMAIN_DEV);
+}
+
+static void
+set_error_from_errno (XdXsStore *self, GError **error, int err, const char *what,
+                      const char *path)
+{
+  switch (err)
+    {
+    case ENOENT:
+    case EACCES:
+    case EINVAL:
+    case E2BIG:
+      g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "%s %s: %s", what, path, g_strerror (err));
+      break;
+    default:
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "%s %s: xenstore connection lost (%s)",
+                   what, path, g_strerror (err));
+      /* Anything else means the socket is unusable. Drop it now so the
+       * listener hears of it once, not on every failing read. */
+      if (self->connected)
+        xs_store_disconnect (self);
+      break;
+    }
+}
+
+static char *
+xs_store_read (XdStore *store, const char *path, gsize *len, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+  unsigned int n = 0;
+  char *value, *copy;
+
+  if (!self->xsh)
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
+      return NULL;
+    }
+  value = xs_read (self->xsh, XBT_NULL, path, &n);
+  if (!value)
+    {
+      set_error_from_errno (self, error, errno, "reading", path);
+      return NULL;
+    }
+  /* libxenstore NUL-terminates, but copy into GLib's allocator so callers
+   * can g_free () what they get. */
+  copy = g_malloc (n + 1);
+  memcpy (copy, value, n);
+  copy[n] = '\0';
+  free (value);
+  if (len)
+    *len = n;
+  return copy;
+}
+
+static char **
+xs_store_directory (XdStore *store, const char *path, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+  unsigned int n = 0;
+  char **entries;
+  char **result;
+
+  if (!self->xsh)
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
+      return NULL;
+    }
+  entries = xs_directory (self->xsh, XBT_NULL, path, &n);
+  if (!entries)
+    {
+      set_error_from_errno (self, error, errno, "listing", path);
+      return NULL;
+    }
+  result = g_new (char *, n + 1);
+  for (unsigned int i = 0; i < n; i++)
+    result[i] = g_strdup (entries[i]);
+  result[n] = NULL;
+  free (entries);
+  return result;
+}
+
+static char *
+watch_key (const char *path, const char *token)
+{
+  return g_strconcat (path, "\t", token, NULL);
+}
+
+static gboolean
+xs_store_watch (XdStore *store, const char *path, const char *token, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+
+  g_hash_table_add (self->watches, watch_key (path, token));
+  if (!self->xsh)
+    return TRUE; /* registered on reconnect */
+  if (!xs_watch (self->xsh, path, token))
+    {
+      int err = errno;
+      g_hash_table_remove (self->watches, watch_key (path, token));
+      g_set_error (error, XD_ERROR, err == E2BIG || err == ENOSPC ? XD_ERROR_REFUSED : XD_ERROR_FAILED,
+                   "watching %s: %s", path, g_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+xs_store_unwatch (XdStore *store, const char *path, const char *token)
+{
+  XdXsStore *self = (XdXsStore *) store;
+  g_autofree char *key = watch_key (path, token);
+
+  if (!g_hash_table_remove (self->watches, key))
+    return;
+  if (self->xsh)
+    xs_unwatch (self->xsh, path, token);
+}
+
+static gboolean
+xs_store_is_connected (XdStore *store)
+{
+  return ((XdXsStore *) store)->connected;
+}
+
+static gboolean
+fd_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  XdXsStore *self = user_data;
+  const XdStoreListener *listener = self->parent.listener;
+  guint generation = self->generation;
+  char **event;
+  gboolean any = FALSE;
+
+  /* Drain every pending event, then flush once: a burst of writes costs one
+   * re-read per node, not one per event. */
+  while (self->xsh && generation == self->generation && (event = xs_check_watch (self->xsh)))
+    {
+      any = TRUE;
+      if (listener && listener->on_event)
+        listener->on_event (event[XS_WATCH_PATH], event[XS_WATCH_TOKEN], self->parent.listener_data);
+      free (event);
+    }
+  if (any && generation == self->generation && listener && listener->on_flush)
+    listener->on_flush (self->parent.listener_data);
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct
+{
+  XdXsStore *self;
+  guint generation;
+} SentinelNote;
+
+static gboolean
+sentinel_lost_cb (gpointer user_data)
+{
+  SentinelNote *note = user_data;
+
+  if (note->self->connected && note->generation == note->self->generation)
+    {
+      g_message ("xenstored went away; reconnecting");
+      xs_store_disconnect (note->self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+sentinel_thread_func (gpointer user_data)
+{
+  XdXsStore *self = user_data;
+  guint generation = self->generation;
+  struct xs_handle *xsh = self->sentinel_xsh;
+  unsigned int n;
+  char **event;
+
+  while ((event = xs_read_watch (xsh, &n)))
+    {
+      free (event);
+      if (g_atomic_int_get (&self->sentinel_stop))
+        return NULL;
+    }
+  if (!g_atomic_int_get (&self->sentinel_stop))
+    {
+      SentinelNote *note = g_new0 (SentinelNote, 1);
+      note->self = self;
+      note->generation = generation;
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, sentinel_lost_cb, note, g_free);
+    }
+  return NULL;
+}
+
+static void
+sentinel_stop (XdXsStore *self)
+{
+  if (!self->sentinel_thread)
+    return;
+  g_atomic_int_set (&self->sentinel_stop, 1);
+  /* Registering a watch fires it at once, which wakes the parked thread. If
+   * the connection is already gone the thread has returned by itself. */
+  xs_watch (self->sentinel_xsh, SENTINEL_PATH "-stop", "stop");
+  g_thread_join (self->sentinel_thread);
+  self->sentinel_thread = NULL;
+  xs_close (self->sentinel_xsh);
+  self->sentinel_xsh = NULL;
+}
+
+static gboolean
+sentinel_start (XdXsStore *self)
+{
+  self->sentinel_xsh = xs_open (0);
+  if (!self->sentinel_xsh)
+    return FALSE;
+  if (!xs_watch (self->sentinel_xsh, SENTINEL_PATH, "sentinel"))
+    {
+      xs_close (self->sentinel_xsh);
+      self->sentinel_xsh = NULL;
+      return FALSE;
+    }
+  g_atomic_int_set (&self->sentinel_stop, 0);
+  self->sentinel_thread = g_thread_new ("xd-xs-sentinel", sentinel_thread_func, self);
+  return TRUE;
+}
+
+static gboolean
+xs_store_connect (XdXsStore *self, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key;
+  int fd;
+
+  self->xsh = xs_open (XS_UNWATCH_FILTER);
+  if (!self->xsh)
+    {
+      int err = errno;
+      g_autofree char *target = xd_xs_store_describe_target ();
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "cannot connect to xenstore (tried %s): %s",
+                   target, g_strerror (err));
+      return FALSE;
+    }
+  self->generation++;
+
+  g_hash_table_iter_init (&iter, self->watches);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_auto (GStrv) parts = g_strsplit (key, "\t", 2);
+      if (!xs_watch (self->xsh, parts[0], parts[1]))
+        g_warning ("could not watch %s again: %s", parts[0], g_strerror (errno));
+    }
+
+  fd = xs_fileno (self->xsh);
+  if (fd < 0 || !sentinel_start (self))
+    {
+      xs_close (self->xsh);
+      self->xsh = NULL;
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore connection failed at start");
+      return FALSE;
+    }
+  self->fd_source = g_unix_fd_source_new (fd, G_IO_IN);
+  g_source_set_callback (self->fd_source, G_SOURCE_FUNC (fd_ready_cb), self, NULL);
+  g_source_set_name (self->fd_source, "xd-xenstore-watch");
+  g_source_attach (self->fd_source, self->context);
+  self->connected = TRUE;
+  self->reconnect_delay = RECONNECT_MIN_MS;
+  return TRUE;
+}
+
+static gboolean
+reconnect_cb (gpointer user_data)
+{
+  XdXsStore *self = user_data;
+  const XdStoreListener *listener = self->parent.listener;
+  g_autoptr (GError) error = NULL;
+
+  self->reconnect_id = 0;
+  if (!xs_store_connect (self, &error))
+    {
+      GSource *source;
+      self->reconnect_delay = MIN (self->reconnect_delay * 2, RECONNECT_MAX_MS);
+      source = g_timeout_source_new (self->reconnect_delay);
+      g_source_set_callback (source, reconnect_cb, self, NULL);
+      self->reconnect_id = g_source_attach (source, self->context);
+      g_source_unref (source);
+      return G_SOURCE_REMOVE;
+    }
+  g_message ("reconnected to xenstore");
+  if (listener && listener->on_connection)
+    listener->on_connection (TRUE, self->parent.listener_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+xs_store_disconnect (XdXsStore *self)
+{
+  const XdStoreListener *listener = self->parent.listener;
+  GSource *source;
+
+  self->connected = FALSE;
+  self->generation++;
+  if (self->fd_source)
+    {
+      g_source_destroy (self->fd_source);
+      g_clear_pointer (&self->fd_source, g_source_unref);
+    }
+  sentinel_stop (self);
+  g_clear_pointer (&self->xsh, xs_close);
+
+  if (!self->reconnect_id)
+    {
+      source = g_timeout_source_new (self->reconnect_delay);
+      g_source_set_callback (source, reconnect_cb, self, NULL);
+      self->reconnect_id = g_source_attach (source, self->context);
+      g_source_unref (source);
+    }
+  if (listener && listener->on_connection)
+    listener->on_connection (FALSE, self->parent.listener_data);
+}
+
+static void
+xs_store_free (XdStore *store)
+{
+  XdXsStore *self = (XdXsStore *) store;
+
+  if (self->reconnect_id)
+    {
+      GSource *source = g_main_context_find_source_by_id (self->context, self->reconnect_id);
+      if (source)
+        g_source_destroy (source);
+    }
+  if (self->fd_source)
+    {
+      g_source_destroy (self->fd_source);
+      g_source_unref (self->fd_source);
+    }
+  sentinel_stop (self);
+  g_clear_pointer (&self->xsh, xs_close);
+  g_hash_table_unref (self->watches);
+  g_main_context_unref (self->context);
+  g_free (self);
+}
+
+static const XdStoreVTable xs_store_vtable = {
+  .read = xs_store_read,
+  .directory = xs_store_directory,
+  .watch = xs_store_watch,
+  .unwatch = xs_store_unwatch,
+  .is_connected = xs_store_is_connected,
+  .free = xs_store_free,
+};
+
+XdStore *
+xd_xs_store_new (GError **error)
+{
+  XdXsStore *self = g_new0 (XdXsStore, 1);
+
+  self->parent.vtable = &xs_store_vtable;
+  self->context = g_main_context_ref_thread_default ();
+  self->watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->reconnect_delay = RECONNECT_MIN_MS;
+  if (!xs_store_connect (self, error))
+    {
+      g_hash_table_unref (self->watches);
+      g_main_context_unref (self->context);
+      g_free (self);
+      return NULL;
+    }
+  return &self->parent;
+}
