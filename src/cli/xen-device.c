@@ -22,33 +22,32 @@
 
 #define EXIT_USAGE 2
 
-static const char usage_top[] =
-  "usage: xen-device [--help] [--version] [CLASS] [ACTION] [ARGS...]\n";
+static const char usage_top[]
+  = "usage: xen-device [--help] [--version] [CLASS] [ACTION] [ARGS...]\n";
 
-static const char help_top[] =
-  "Lists the devices of a Xen host and who holds them.\n"
-  "\n"
-  "Classes:\n"
-  "  block   block devices (disks, partitions, optical drives)\n"
-  "  mic     microphones\n"
-  "  usb     USB devices\n"
-  "  pci     PCI devices\n"
-  "\n"
-  "Actions:\n"
-  "  list, ls, l [VM...]   list devices (the default action); without a class,\n"
-  "                        every class\n"
-  "\n"
-  "Run 'xen-device CLASS --help' for the actions of a class.\n";
+static const char help_top[]
+  = "Lists the devices of a Xen host and who holds them.\n"
+    "\n"
+    "Classes:\n"
+    "  block   block devices (disks, partitions, optical drives)\n"
+    "  mic     microphones\n"
+    "  usb     USB devices\n"
+    "  pci     PCI devices\n"
+    "\n"
+    "Actions:\n"
+    "  list, ls, l [VM...]   list devices (the default action); without a class,\n"
+    "                        every class\n"
+    "\n"
+    "Run 'xen-device CLASS --help' for the actions of a class.\n";
 
+static const char help_list[]
+  = "Lists the devices of the class: BACKEND:PORT, DESCRIPTION and USED BY (the\n"
+    "VM holding the device, with its options). Naming VMs lists the devices they\n"
+    "expose and the devices attached to them. The header is printed only on a\n"
+    "terminal.\n";
 
-static const char help_list[] =
-  "Lists the devices of the class: BACKEND:PORT, DESCRIPTION and USED BY (the\n"
-  "VM holding the device, with its options). Naming VMs lists the devices they\n"
-  "expose and the devices attached to them. The header is printed only on a\n"
-  "terminal.\n";
-
-static int
-usage_error (const char *klass, const char *action, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+static int usage_error (const char *klass, const char *action, const char *fmt, ...)
+  G_GNUC_PRINTF (3, 4);
 
 /* Prints the usage of "xen-device KLASS ACTION", then the error. */
 static int
@@ -164,8 +163,7 @@ print_table (GPtrArray *rows)
       width[1] = MAX (width[1], display_width (row->description));
     }
   if (header)
-    printf ("%-*s  %-*s  %s\n", (int) width[0], headers[0], (int) width[1], headers[1],
-            headers[2]);
+    printf ("%-*s  %-*s  %s\n", (int) width[0], headers[0], (int) width[1], headers[1], headers[2]);
   for (guint i = 0; i < rows->len; i++)
     {
       Row *row = rows->pdata[i];
@@ -219,7 +217,8 @@ do_list (XdClassId klass, int argc, char **argv)
     {
       if (is_help (argv[i]))
         {
-          printf ("usage: xen-device %s list [--help] [VM...]\n", klass_name ? klass_name : "[CLASS]");
+          printf ("usage: xen-device %s list [--help] [VM...]\n",
+                  klass_name ? klass_name : "[CLASS]");
           printf ("\n%s", help_list);
           return 0;
         }
@@ -309,7 +308,8 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   if (!message)
     return G_LOG_WRITER_UNHANDLED;
   fprintf (stderr, "xen-device: %s%s\n",
-           (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) ? "warning: " : "",
+           (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) ? "warning: "
+                                                                                      : "",
            message);
   if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
     return g_log_writer_default (level, fields, n_fields, user_data);
@@ -341,7 +341,8 @@ main (int argc, char **argv)
   if (!xd_class_id_from_string (argv[1], &klass))
     {
       fputs (usage_top, stderr);
-      fprintf (stderr, "xen-device: error: unknown device class: %s (one of block, mic, usb, pci)\n",
+      fprintf (stderr,
+               "xen-device: error: unknown device class: %s (one of block, mic, usb, pci)\n",
                argv[1][0] == '-' ? argv[1] : argv[1]);
       return EXIT_USAGE;
     }

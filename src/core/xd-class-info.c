@@ -94,8 +94,9 @@ valid_frontend_dev (const char *dev)
 }
 
 static gboolean
-block_read_backend (const char *kind, guint backend, guint frontend, guint devid,
-                    XdNodeReader read, gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out, GString *why)
+block_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read,
+                    gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out,
+                    GString *why)
 {
   g_autofree char *params = read_record ("params", record_data);
   g_autofree char *mode = NULL;
@@ -163,7 +164,9 @@ usb_read_properties (XdDevice *device, XdNodeReader read, gpointer data, GString
 }
 
 static gboolean
-usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read, gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out, GString *why)
+usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read,
+                  gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out,
+                  GString *why)
 {
   g_autofree char *num_ports = read ("num-ports", data);
   guint64 n;
@@ -192,7 +195,8 @@ usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, 
           g_string_append_printf (why, "port/%u is not a USB bus id", i);
           return FALSE;
         }
-      g_ptr_array_add (out, attachment_new (XD_CLASS_USB, kind, backend, frontend, devid, port, state));
+      g_ptr_array_add (out,
+                       attachment_new (XD_CLASS_USB, kind, backend, frontend, devid, port, state));
     }
   return TRUE;
 }
@@ -206,7 +210,9 @@ no_properties (XdDevice *device, XdNodeReader read, gpointer data, GString *why)
 }
 
 static gboolean
-mic_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read, gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out, GString *why)
+mic_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read,
+                  gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out,
+                  GString *why)
 {
   if (!check_frontend_id (read, data, frontend, why))
     return FALSE;

@@ -92,7 +92,8 @@ warn_once (XdEngine *self, guint domid, const char *path, const char *why)
   g_hash_table_add (self->warned, g_strdup (path));
   /* The path was checked before it got here, but the reason may quote
    * nothing from the VM: only our own words and the validated path. */
-  g_message ("skipping an entry from %s at %s: %s", xd_engine_vm_name (self, domid, buf), path, why);
+  g_message ("skipping an entry from %s at %s: %s", xd_engine_vm_name (self, domid, buf), path,
+             why);
 }
 
 static void
@@ -382,8 +383,8 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
 {
   const XdClassInfo *info = xd_class_info_get (klass);
   g_autofree char *key = xd_device_key (klass, backend, port);
-  g_autofree char *base = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s", backend,
-                                           info->name, port);
+  g_autofree char *base
+    = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s", backend, info->name, port);
   g_autofree char *desc_path = g_strconcat (base, "/desc", NULL);
   g_autofree char *desc = NULL;
   g_autoptr (XdDevice) device = NULL;
@@ -482,6 +483,9 @@ sync_class (XdEngine *self, guint backend, XdClassId klass)
 static void
 sync_data (XdEngine *self, guint backend)
 {
+  /* Devices are shown only for running VMs with a name. */
+  if (!g_hash_table_contains (self->vms, GUINT_TO_POINTER (backend)))
+    return;
   self->stats.vm_scans++;
   for (guint c = 0; c < XD_N_CLASSES; c++)
     sync_class (self, backend, (XdClassId) c);
@@ -494,10 +498,10 @@ sync_entry (XdEngine *self, guint backend, const char *kind, guint frontend, gui
 {
   const XdClassInfo *info = xd_class_info_for_backend_kind (kind);
   g_autofree char *entry_key = g_strdup_printf ("%u/%s/%u/%u", backend, kind, frontend, devid);
-  g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind,
-                                           frontend, devid);
-  g_autofree char *record_base = g_strdup_printf ("/libxl/%u/device/%s/%u", frontend,
-                                                  strcmp (kind, "qusb") == 0 ? "vusb" : kind, devid);
+  g_autofree char *base
+    = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
+  g_autofree char *record_base = g_strdup_printf (
+    "/libxl/%u/device/%s/%u", frontend, strcmp (kind, "qusb") == 0 ? "vusb" : kind, devid);
   g_autofree char *record_path = g_strconcat (record_base, "/backend", NULL);
   g_autofree char *recorded = NULL;
   g_autoptr (GPtrArray) attachments = NULL;
@@ -606,8 +610,8 @@ sync_backend_part (XdEngine *self, guint backend, const char *kind, guint fronte
                   warn_once (self, backend, front_path, "a device number is malformed");
                   continue;
                 }
-              g_hash_table_add (seen, g_strdup_printf ("%u/%s/%u/%u", backend, kinds[k], fid,
-                                                       (guint) devid));
+              g_hash_table_add (
+                seen, g_strdup_printf ("%u/%s/%u/%u", backend, kinds[k], fid, (guint) devid));
               sync_entry (self, backend, kinds[k], fid, (guint) devid);
             }
         }
@@ -625,6 +629,8 @@ sync_backend_part (XdEngine *self, guint backend, const char *kind, guint fronte
 static void
 sync_backends (XdEngine *self, guint backend)
 {
+  if (!g_hash_table_contains (self->vms, GUINT_TO_POINTER (backend)))
+    return;
   self->stats.vm_scans++;
   sync_backend_part (self, backend, NULL, G_MAXUINT);
 }
@@ -858,7 +864,8 @@ on_flush (gpointer user_data)
       guint domid;
       XdClassId klass;
       if (covered_by_domid (data_set, key) || !parse_domid_component (parts[0], &domid)
-          || !xd_class_id_from_string (parts[1], &klass))
+          || !xd_class_id_from_string (parts[1], &klass)
+          || !g_hash_table_contains (self->vms, GUINT_TO_POINTER (domid)))
         continue;
       g_hash_table_add (class_set, g_strdup (key));
       sync_class (self, domid, klass);
@@ -873,7 +880,8 @@ on_flush (gpointer user_data)
       guint domid;
       XdClassId klass;
       if (covered_by_domid (data_set, key) || g_hash_table_contains (class_set, class_key)
-          || !parse_domid_component (parts[0], &domid) || !xd_class_id_from_string (parts[1], &klass))
+          || !parse_domid_component (parts[0], &domid)
+          || !xd_class_id_from_string (parts[1], &klass))
         continue;
       sync_device (self, domid, klass, parts[2]);
     }
@@ -1115,38 +1123,37 @@ xd_engine_class_init (XdEngineClass *klass)
 
   signals[SIGNAL_VM_ADDED] = g_signal_new ("vm-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_VM_REMOVED] = g_signal_new ("vm-removed", G_TYPE_FROM_CLASS (klass),
-                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                             1, G_TYPE_POINTER);
-  signals[SIGNAL_DEVICE_ADDED] = g_signal_new ("device-added", G_TYPE_FROM_CLASS (klass),
-                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                               G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_DEVICE_CHANGED] = g_signal_new ("device-changed", G_TYPE_FROM_CLASS (klass),
-                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                 G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_DEVICE_REMOVED] = g_signal_new ("device-removed", G_TYPE_FROM_CLASS (klass),
-                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                 G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_CONNECTION_CHANGED] = g_signal_new ("connection-changed",
-                                                     G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                                     0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                                                     G_TYPE_BOOLEAN);
+  signals[SIGNAL_VM_REMOVED]
+    = g_signal_new ("vm-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                    G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_DEVICE_ADDED]
+    = g_signal_new ("device-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_DEVICE_CHANGED]
+    = g_signal_new ("device-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_DEVICE_REMOVED]
+    = g_signal_new ("device-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_CONNECTION_CHANGED]
+    = g_signal_new ("connection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 }
 
 static void
 xd_engine_init (XdEngine *self)
 {
   self->domains = domid_set_new ();
-  self->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-                                     (GDestroyNotify) xd_vm_unref);
-  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) xd_device_unref);
+  self->vms
+    = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) xd_vm_unref);
+  self->devices
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) xd_device_unref);
   self->backend_devices = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
                                                  (GDestroyNotify) g_hash_table_unref);
-  self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) g_ptr_array_unref);
-  self->holders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) g_ptr_array_unref);
+  self->entries
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->holders
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->initial = string_set_new ();
   self->dirty_names = domid_set_new ();
   self->dirty_data = domid_set_new ();

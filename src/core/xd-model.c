@@ -104,8 +104,8 @@ xd_device_same_properties (const XdDevice *a, const XdDevice *b)
 {
   return a->klass == b->klass && a->backend == b->backend && a->has_size == b->has_size
          && a->size == b->size && a->mode == b->mode && g_strcmp0 (a->port, b->port) == 0
-         && g_strcmp0 (a->description, b->description) == 0
-         && g_strcmp0 (a->parent, b->parent) == 0 && g_strcmp0 (a->interfaces, b->interfaces) == 0;
+         && g_strcmp0 (a->description, b->description) == 0 && g_strcmp0 (a->parent, b->parent) == 0
+         && g_strcmp0 (a->interfaces, b->interfaces) == 0;
 }
 
 gboolean

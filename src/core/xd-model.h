@@ -34,7 +34,7 @@ typedef struct
   char *frontend_dev; /* block: "xvdi" */
   gboolean read_only;
   gboolean cdrom;
-  int state;          /* XenBus state of the backend, 0 if unknown */
+  int state; /* XenBus state of the backend, 0 if unknown */
 } XdAttachment;
 
 typedef struct
@@ -45,9 +45,9 @@ typedef struct
   char *description; /* sanitised, never NULL */
   gboolean has_size;
   guint64 size;
-  char mode;         /* 'r', 'w' or 0 when not given */
-  char *parent;      /* block: the whole disk of a partition, or NULL */
-  char *interfaces;  /* usb: ":ccssii:..." normalised, or NULL */
+  char mode;        /* 'r', 'w' or 0 when not given */
+  char *parent;     /* block: the whole disk of a partition, or NULL */
+  char *interfaces; /* usb: ":ccssii:..." normalised, or NULL */
   /* XdAttachment *, sorted by frontend domid. */
   GPtrArray *attachments;
 } XdDevice;

@@ -34,6 +34,10 @@ typedef struct
   struct xs_handle *sentinel_xsh;
   GThread *sentinel_thread;
   gint sentinel_stop;
+  /* The sentinel's message to the main loop, owned here so that freeing the
+   * store can take it back before it runs. Written by the sentinel thread,
+   * read after joining it. */
+  GSource *lost_source;
   guint generation;
 
   guint reconnect_id;
@@ -50,8 +54,7 @@ xd_xs_store_describe_target (void)
 }
 
 static void
-set_error_from_errno (XdXsStore *self, GError **error, int err, const char *what,
-                      const char *path)
+set_error_from_errno (XdXsStore *self, GError **error, int err, const char *what, const char *path)
 {
   switch (err)
     {
@@ -146,7 +149,8 @@ xs_store_watch (XdStore *store, const char *path, const char *token, GError **er
     {
       int err = errno;
       g_hash_table_remove (self->watches, watch_key (path, token));
-      g_set_error (error, XD_ERROR, err == E2BIG || err == ENOSPC ? XD_ERROR_REFUSED : XD_ERROR_FAILED,
+      g_set_error (error, XD_ERROR,
+                   err == E2BIG || err == ENOSPC ? XD_ERROR_REFUSED : XD_ERROR_FAILED,
                    "watching %s: %s", path, g_strerror (err));
       return FALSE;
     }
@@ -186,7 +190,8 @@ fd_ready_cb (int fd, GIOCondition condition, gpointer user_data)
     {
       any = TRUE;
       if (listener && listener->on_event)
-        listener->on_event (event[XS_WATCH_PATH], event[XS_WATCH_TOKEN], self->parent.listener_data);
+        listener->on_event (event[XS_WATCH_PATH], event[XS_WATCH_TOKEN],
+                            self->parent.listener_data);
       free (event);
     }
   if (any && generation == self->generation && listener && listener->on_flush)
@@ -231,9 +236,17 @@ sentinel_thread_func (gpointer user_data)
   if (!g_atomic_int_get (&self->sentinel_stop))
     {
       SentinelNote *note = g_new0 (SentinelNote, 1);
+      GSource *source = g_idle_source_new ();
+
       note->self = self;
       note->generation = generation;
-      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, sentinel_lost_cb, note, g_free);
+      /* Always through the main loop, never here: g_main_context_invoke ()
+       * would run the callback in this thread when nobody iterates the
+       * context, and the callback joins this thread. */
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, sentinel_lost_cb, note, g_free);
+      g_source_attach (source, self->context);
+      self->lost_source = source;
     }
   return NULL;
 }
@@ -249,6 +262,11 @@ sentinel_stop (XdXsStore *self)
   xs_watch (self->sentinel_xsh, SENTINEL_PATH "-stop", "stop");
   g_thread_join (self->sentinel_thread);
   self->sentinel_thread = NULL;
+  if (self->lost_source)
+    {
+      g_source_destroy (self->lost_source);
+      g_clear_pointer (&self->lost_source, g_source_unref);
+    }
   xs_close (self->sentinel_xsh);
   self->sentinel_xsh = NULL;
 }
@@ -277,13 +295,16 @@ xs_store_connect (XdXsStore *self, GError **error)
   gpointer key;
   int fd;
 
-  self->xsh = xs_open (XS_UNWATCH_FILTER);
+  /* Not XS_UNWATCH_FILTER: libxenstore 4.17 leaks the body of each queued
+   * event it filters out. An event for a watch just removed is harmless: the
+   * engine re-reads what it names and finds nothing of interest. */
+  self->xsh = xs_open (0);
   if (!self->xsh)
     {
       int err = errno;
       g_autofree char *target = xd_xs_store_describe_target ();
-      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "cannot connect to xenstore (tried %s): %s",
-                   target, g_strerror (err));
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE,
+                   "cannot connect to xenstore (tried %s): %s", target, g_strerror (err));
       return FALSE;
     }
   self->generation++;
