@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xen-device as a person runs it: the built program, a real xenstored with
+ * the demo host, output and exit status checked to the letter.
+ */
+#include "config.h"
+
+#include <pty.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness/xd-test-xenstored.h"
+#include "xen/xd-sim-host.h"
+
+typedef struct
+{
+  XdTestXenstored *daemon;
+  XdSimHost *host;
+} Fixture;
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
+
+static const char *
+program (void)
+{
+  const char *path = g_getenv ("XD_XEN_DEVICE");
+  g_assert_nonnull (path);
+  return path;
+}
+
+/* Runs xen-device with @args (NULL-terminated), stdout a pipe. */
+static void
+run (Result *r, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (argv, (char *) program ());
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r->out, &r->err, &r->status, &error));
+  g_assert_no_error (error);
+}
+
+static int
+exit_code (const Result *r)
+{
+  g_assert_true (WIFEXITED (r->status));
+  return WEXITSTATUS (r->status);
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  fx->daemon = xd_test_xenstored_start (&error);
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (fx->daemon);
+  fx->host = xd_sim_host_new (&error);
+  g_assert_no_error (error);
+  g_assert_true (xd_sim_host_populate_demo (fx->host, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_pointer (&fx->host, xd_sim_host_free);
+  g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
+}
+
+static const char demo_all[]
+  = "dom0:sr0       DVD-ROM\n"
+    "sys-usb:sda    SanDisk Cruzer Blade\n"
+    "sys-usb:sda1   SanDisk Cruzer Blade (partition 1)  work (read-only=no, frontend-dev=xvdi)\n"
+    "sys-usb:sda2   SanDisk Cruzer Blade (partition 2)\n"
+    "dom0:mic       Internal microphone\n"
+    "sys-usb:2-1    SanDisk Cruzer Blade\n"
+    "sys-usb:2-1.3  Logitech USB Receiver\n";
+
+static void
+test_list_all (Fixture *fx, gconstpointer data)
+{
+  const char *const forms[][2] = { { NULL }, { "list", NULL }, { "ls", NULL }, { "l", NULL } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (forms); i++)
+    {
+      g_auto (Result) r = { 0 };
+      run (&r, forms[i]);
+      g_assert_cmpint (exit_code (&r), ==, 0);
+      g_assert_cmpstr (r.out, ==, demo_all);
+      g_assert_cmpstr (r.err, ==, "");
+    }
+}
+
+static void
+test_list_class (Fixture *fx, gconstpointer data)
+{
+  const char *const block[] = { "block", NULL };
+  const char *const block_ls[] = { "block", "ls", NULL };
+  const char *const usb[] = { "usb", "list", NULL };
+  const char *const pci[] = { "pci", NULL };
+  static const char expected_block[]
+    = "dom0:sr0      DVD-ROM\n"
+      "sys-usb:sda   SanDisk Cruzer Blade\n"
+      "sys-usb:sda1  SanDisk Cruzer Blade (partition 1)  work (read-only=no, frontend-dev=xvdi)\n"
+      "sys-usb:sda2  SanDisk Cruzer Blade (partition 2)\n";
+  g_auto (Result) r1 = { 0 };
+  g_auto (Result) r2 = { 0 };
+  g_auto (Result) r3 = { 0 };
+  g_auto (Result) r4 = { 0 };
+
+  run (&r1, block);
+  g_assert_cmpint (exit_code (&r1), ==, 0);
+  g_assert_cmpstr (r1.out, ==, expected_block);
+  run (&r2, block_ls);
+  g_assert_cmpstr (r2.out, ==, expected_block);
+  run (&r3, usb);
+  g_assert_cmpstr (r3.out, ==,
+                   "sys-usb:2-1    SanDisk Cruzer Blade\n"
+                   "sys-usb:2-1.3  Logitech USB Receiver\n");
+  run (&r4, pci);
+  g_assert_cmpint (exit_code (&r4), ==, 0);
+  g_assert_cmpstr (r4.out, ==, "");
+}
+
+static void
+test_list_vms (Fixture *fx, gconstpointer data)
+{
+  const char *const work[] = { "block", "list", "work", NULL };
+  const char *const dom0[] = { "list", "dom0", NULL };
+  const char *const both[] = { "block", "l", "vault", "work", NULL };
+  g_auto (Result) r1 = { 0 };
+  g_auto (Result) r2 = { 0 };
+  g_auto (Result) r3 = { 0 };
+
+  /* work exposes nothing but holds sda1. */
+  run (&r1, work);
+  g_assert_cmpint (exit_code (&r1), ==, 0);
+  g_assert_cmpstr (r1.out, ==,
+                   "sys-usb:sda1  SanDisk Cruzer Blade (partition 1)  work (read-only=no, "
+                   "frontend-dev=xvdi)\n");
+  run (&r2, dom0);
+  g_assert_cmpstr (r2.out, ==, "dom0:sr0  DVD-ROM\ndom0:mic  Internal microphone\n");
+  run (&r3, both);
+  g_assert_cmpstr (r3.out, ==, r1.out);
+}
+
+static void
+test_header_on_terminal (Fixture *fx, gconstpointer data)
+{
+  const char *argv[] = { program (), "usb", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  int master, slave, status;
+  GPid pid;
+  char buf[512];
+  ssize_t n;
+
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, NULL), ==, 0);
+  g_assert_true (g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                                   NULL, NULL, -1, slave, -1, NULL, NULL, 0, &pid,
+                                                   NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  close (slave);
+  while ((n = read (master, buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (master);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  /* The terminal turns \n into \r\n. */
+  g_assert_cmpstr (out->str, ==,
+                   "BACKEND:DEVID  DESCRIPTION            USED BY\r\n"
+                   "sys-usb:2-1    SanDisk Cruzer Blade\r\n"
+                   "sys-usb:2-1.3  Logitech USB Receiver\r\n");
+}
+
+static void
+test_usage_errors (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    const char *args[5];
+    const char *message;
+  } cases[] = {
+    { { "disk", NULL }, "xen-device: error: unknown device class: disk" },
+    { { "block", "frob", NULL }, "xen-device: error: unknown action: frob" },
+    { { "block", "ls", "nosuch", NULL }, "xen-device: error: no such VM: nosuch" },
+    { { "usb", "list", "<b>x", NULL }, "xen-device: error: invalid VM name: <b>x" },
+    { { "usb", "list", "--frob", NULL }, "xen-device: error: unknown option --frob" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (Result) r = { 0 };
+      run (&r, cases[i].args);
+      g_assert_cmpint (exit_code (&r), ==, 2);
+      g_assert_cmpstr (r.out, ==, "");
+      g_assert_true (g_str_has_prefix (r.err, "usage: xen-device"));
+      g_assert_nonnull (strstr (r.err, cases[i].message));
+    }
+}
+
+static void
+test_help (Fixture *fx, gconstpointer data)
+{
+  static const char *const forms[][4] = {
+    { "--help", NULL },
+    { "-h", NULL },
+    { "block", "--help", NULL },
+    { "usb", "list", "--help", NULL },
+  };
+  const char *const version[] = { "--version", NULL };
+  g_auto (Result) v = { 0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (forms); i++)
+    {
+      g_auto (Result) r = { 0 };
+      run (&r, forms[i]);
+      g_assert_cmpint (exit_code (&r), ==, 0);
+      g_assert_true (g_str_has_prefix (r.out, "usage: xen-device"));
+    }
+  run (&v, version);
+  g_assert_cmpint (exit_code (&v), ==, 0);
+  g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION "\n");
+}
+
+static void
+test_unreachable (Fixture *fx, gconstpointer data)
+{
+  const char *const args[] = { "list", NULL };
+  g_auto (Result) r = { 0 };
+  g_autofree char *expected = NULL;
+
+  xd_test_xenstored_kill (fx->daemon);
+  run (&r, args);
+  g_assert_cmpint (exit_code (&r), ==, 1);
+  g_assert_cmpstr (r.out, ==, "");
+  expected = g_strdup_printf ("Error: cannot connect to xenstore (tried %s and /dev/xen/xenbus)",
+                              xd_test_xenstored_get_socket (fx->daemon));
+  g_assert_true (g_str_has_prefix (r.err, expected));
+}
+
+static void
+test_hostile (Fixture *fx, gconstpointer data)
+{
+  static const char *const evil_kv[]
+    = { "desc", "\x1b]0;pwned\x07<b>Evil</b>\r\nsecond line\xe2\x80\xae", "size", "1", "mode", "w",
+        NULL };
+  static const char *const bad_kv[] = { "desc", "bad", "size", "x", "mode", "w", NULL };
+  const char *const args[] = { "block", "ls", "untrusted", NULL };
+  g_autoptr (GError) error = NULL;
+  g_auto (Result) r = { 0 };
+
+  g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdz", evil_kv, &error));
+  g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdy", bad_kv, &error));
+  g_assert_no_error (error);
+  run (&r, args);
+  g_assert_cmpint (exit_code (&r), ==, 0);
+  /* No escape sequence, no line break, no bidi override reaches the
+   * terminal; the bad entry is skipped with one line naming VM and path. */
+  g_assert_cmpstr (r.out, ==, "untrusted:xvdz  ]0;pwned<b>Evil</b> second line\n");
+  g_assert_cmpstr (r.err, ==,
+                   "xen-device: skipping an entry from untrusted at "
+                   "/local/domain/5/data/xen-devices/block/xvdy: size is missing or not a number "
+                   "of bytes\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/xd/cli/list-all", test_list_all);
+  ADD ("/xd/cli/list-class", test_list_class);
+  ADD ("/xd/cli/list-vms", test_list_vms);
+  ADD ("/xd/cli/header-on-terminal", test_header_on_terminal);
+  ADD ("/xd/cli/usage-errors", test_usage_errors);
+  ADD ("/xd/cli/help", test_help);
+  ADD ("/xd/cli/unreachable", test_unreachable);
+  ADD ("/xd/cli/hostile", test_hostile);
+#undef ADD
+  return g_test_run ();
+}
