@@ -184,7 +184,7 @@ print_table (GPtrArray *rows)
 static XdEngine *
 open_engine (GError **error)
 {
-  g_autoptr (XdStore) store = xd_xs_store_new (error);
+  g_autoptr (XdStore) store = xd_xs_store_new_plain (error);
   g_autoptr (XdEngine) engine = NULL;
 
   if (!store)

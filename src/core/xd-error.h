@@ -19,6 +19,7 @@ typedef enum
   XD_ERROR_REFUSED,     /* a rule of the engine forbids the operation */
   XD_ERROR_TIMEOUT,     /* an operation did not finish in time */
   XD_ERROR_CORRUPT,     /* persistent state that cannot be parsed */
+  XD_ERROR_CONFLICT,    /* a xenstore transaction lost a race: try again */
 } XdError;
 
 GQuark xd_error_quark (void);

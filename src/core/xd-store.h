@@ -25,6 +25,26 @@ typedef struct
   void (*on_connection) (gboolean connected, gpointer user_data);
 } XdStoreListener;
 
+/* A xenstore transaction id; XD_STORE_NO_TXN outside one. */
+typedef guint32 XdStoreTxn;
+#define XD_STORE_NO_TXN 0
+
+/* Permissions of a node as xenstore keeps them: the first entry names the
+ * owner (who may always read and write), its access applies to everybody
+ * not listed; later entries grant access to one domain each. */
+typedef enum
+{
+  XD_STORE_PERM_NONE = 0,
+  XD_STORE_PERM_READ = 1,
+  XD_STORE_PERM_WRITE = 2,
+} XdStorePerm;
+
+typedef struct
+{
+  guint domid;
+  XdStorePerm perm;
+} XdStorePermission;
+
 typedef struct
 {
   /* Returns a NUL-terminated copy (the value may also hold NULs: *len is
@@ -37,6 +57,23 @@ typedef struct
   void (*unwatch) (XdStore *store, const char *path, const char *token);
   gboolean (*is_connected) (XdStore *store);
   void (*free) (XdStore *store);
+
+  /* Writing, and reading inside a transaction. A transaction that lost a
+   * race ends with XD_ERROR_CONFLICT: start over. */
+  gboolean (*transaction_start) (XdStore *store, XdStoreTxn *txn, GError **error);
+  gboolean (*transaction_end) (XdStore *store, XdStoreTxn txn, gboolean abort, GError **error);
+  char *(*read_txn) (XdStore *store, XdStoreTxn txn, const char *path, gsize *len,
+                     GError **error);
+  char **(*directory_txn) (XdStore *store, XdStoreTxn txn, const char *path, GError **error);
+  gboolean (*write) (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
+                     GError **error);
+  gboolean (*rm) (XdStore *store, XdStoreTxn txn, const char *path, GError **error);
+  gboolean (*set_permissions) (XdStore *store, XdStoreTxn txn, const char *path,
+                               const XdStorePermission *perms, guint n_perms, GError **error);
+
+  /* A new, independent connection to the same daemon, without watches,
+   * for one worker thread (operations run off the main loop). */
+  XdStore *(*open_worker) (XdStore *store, GError **error);
 } XdStoreVTable;
 
 struct _XdStore
@@ -74,6 +111,56 @@ static inline gboolean
 xd_store_is_connected (XdStore *store)
 {
   return store->vtable->is_connected (store);
+}
+
+static inline gboolean
+xd_store_transaction_start (XdStore *store, XdStoreTxn *txn, GError **error)
+{
+  return store->vtable->transaction_start (store, txn, error);
+}
+
+static inline gboolean
+xd_store_transaction_end (XdStore *store, XdStoreTxn txn, gboolean abort, GError **error)
+{
+  return store->vtable->transaction_end (store, txn, abort, error);
+}
+
+static inline char *
+xd_store_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
+{
+  return store->vtable->read_txn (store, txn, path, len, error);
+}
+
+static inline char **
+xd_store_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  return store->vtable->directory_txn (store, txn, path, error);
+}
+
+static inline gboolean
+xd_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
+                GError **error)
+{
+  return store->vtable->write (store, txn, path, value, error);
+}
+
+static inline gboolean
+xd_store_rm (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  return store->vtable->rm (store, txn, path, error);
+}
+
+static inline gboolean
+xd_store_set_permissions (XdStore *store, XdStoreTxn txn, const char *path,
+                          const XdStorePermission *perms, guint n_perms, GError **error)
+{
+  return store->vtable->set_permissions (store, txn, path, perms, n_perms, error);
+}
+
+static inline XdStore *
+xd_store_open_worker (XdStore *store, GError **error)
+{
+  return store->vtable->open_worker (store, error);
 }
 
 static inline void

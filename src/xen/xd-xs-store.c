@@ -43,6 +43,8 @@ typedef struct
   guint reconnect_id;
   guint reconnect_delay;
   gboolean connected;
+  /* A worker's connection: no main loop, no watches, no reconnecting. */
+  gboolean plain;
 } XdXsStore;
 
 static void xs_store_disconnect (XdXsStore *self);
@@ -69,14 +71,14 @@ set_error_from_errno (XdXsStore *self, GError **error, int err, const char *what
                    what, path, g_strerror (err));
       /* Anything else means the socket is unusable. Drop it now so the
        * listener hears of it once, not on every failing read. */
-      if (self->connected)
+      if (self->connected && !self->plain)
         xs_store_disconnect (self);
       break;
     }
 }
 
 static char *
-xs_store_read (XdStore *store, const char *path, gsize *len, GError **error)
+xs_store_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
 {
   XdXsStore *self = (XdXsStore *) store;
   unsigned int n = 0;
@@ -87,7 +89,7 @@ xs_store_read (XdStore *store, const char *path, gsize *len, GError **error)
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
       return NULL;
     }
-  value = xs_read (self->xsh, XBT_NULL, path, &n);
+  value = xs_read (self->xsh, txn, path, &n);
   if (!value)
     {
       set_error_from_errno (self, error, errno, "reading", path);
@@ -104,8 +106,14 @@ xs_store_read (XdStore *store, const char *path, gsize *len, GError **error)
   return copy;
 }
 
+static char *
+xs_store_read (XdStore *store, const char *path, gsize *len, GError **error)
+{
+  return xs_store_read_txn (store, XD_STORE_NO_TXN, path, len, error);
+}
+
 static char **
-xs_store_directory (XdStore *store, const char *path, GError **error)
+xs_store_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
 {
   XdXsStore *self = (XdXsStore *) store;
   unsigned int n = 0;
@@ -117,7 +125,7 @@ xs_store_directory (XdStore *store, const char *path, GError **error)
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
       return NULL;
     }
-  entries = xs_directory (self->xsh, XBT_NULL, path, &n);
+  entries = xs_directory (self->xsh, txn, path, &n);
   if (!entries)
     {
       set_error_from_errno (self, error, errno, "listing", path);
@@ -131,6 +139,111 @@ xs_store_directory (XdStore *store, const char *path, GError **error)
   return result;
 }
 
+static char **
+xs_store_directory (XdStore *store, const char *path, GError **error)
+{
+  return xs_store_directory_txn (store, XD_STORE_NO_TXN, path, error);
+}
+
+static gboolean
+check_connected (XdXsStore *self, GError **error)
+{
+  if (self->xsh)
+    return TRUE;
+  g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
+  return FALSE;
+}
+
+static gboolean
+xs_store_transaction_start (XdStore *store, XdStoreTxn *txn, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+  xs_transaction_t t;
+
+  if (!check_connected (self, error))
+    return FALSE;
+  t = xs_transaction_start (self->xsh);
+  if (t == XBT_NULL)
+    {
+      set_error_from_errno (self, error, errno, "starting a transaction", "");
+      return FALSE;
+    }
+  *txn = t;
+  return TRUE;
+}
+
+static gboolean
+xs_store_transaction_end (XdStore *store, XdStoreTxn txn, gboolean abort, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+
+  if (!check_connected (self, error))
+    return FALSE;
+  if (xs_transaction_end (self->xsh, txn, abort))
+    return TRUE;
+  if (errno == EAGAIN)
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_CONFLICT, "a concurrent change to xenstore");
+      return FALSE;
+    }
+  set_error_from_errno (self, error, errno, "ending a transaction", "");
+  return FALSE;
+}
+
+static gboolean
+xs_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
+                GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+
+  if (!check_connected (self, error))
+    return FALSE;
+  if (xs_write (self->xsh, txn, path, value, strlen (value)))
+    return TRUE;
+  set_error_from_errno (self, error, errno, "writing", path);
+  return FALSE;
+}
+
+static gboolean
+xs_store_rm (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+
+  if (!check_connected (self, error))
+    return FALSE;
+  if (xs_rm (self->xsh, txn, path) || errno == ENOENT)
+    return TRUE;
+  set_error_from_errno (self, error, errno, "removing", path);
+  return FALSE;
+}
+
+static gboolean
+xs_store_set_permissions (XdStore *store, XdStoreTxn txn, const char *path,
+                          const XdStorePermission *perms, guint n_perms, GError **error)
+{
+  XdXsStore *self = (XdXsStore *) store;
+  g_autofree struct xs_permissions *xs_perms = g_new0 (struct xs_permissions, n_perms);
+
+  if (!check_connected (self, error))
+    return FALSE;
+  for (guint i = 0; i < n_perms; i++)
+    {
+      xs_perms[i].id = perms[i].domid;
+      xs_perms[i].perms = (perms[i].perm & XD_STORE_PERM_READ ? XS_PERM_READ : 0)
+                          | (perms[i].perm & XD_STORE_PERM_WRITE ? XS_PERM_WRITE : 0);
+    }
+  if (xs_set_permissions (self->xsh, txn, path, xs_perms, n_perms))
+    return TRUE;
+  set_error_from_errno (self, error, errno, "setting permissions of", path);
+  return FALSE;
+}
+
+static XdStore *
+xs_store_open_worker (XdStore *store, GError **error)
+{
+  return xd_xs_store_new_plain (error);
+}
+
 static char *
 watch_key (const char *path, const char *token)
 {
@@ -142,6 +255,7 @@ xs_store_watch (XdStore *store, const char *path, const char *token, GError **er
 {
   XdXsStore *self = (XdXsStore *) store;
 
+  g_return_val_if_fail (!self->plain, FALSE);
   g_hash_table_add (self->watches, watch_key (path, token));
   if (!self->xsh)
     return TRUE; /* registered on reconnect */
@@ -163,6 +277,7 @@ xs_store_unwatch (XdStore *store, const char *path, const char *token)
   XdXsStore *self = (XdXsStore *) store;
   g_autofree char *key = watch_key (path, token);
 
+  g_return_if_fail (!self->plain);
   if (!g_hash_table_remove (self->watches, key))
     return;
   if (self->xsh)
@@ -289,12 +404,8 @@ sentinel_start (XdXsStore *self)
 }
 
 static gboolean
-xs_store_connect (XdXsStore *self, GError **error)
+xs_store_open (XdXsStore *self, GError **error)
 {
-  GHashTableIter iter;
-  gpointer key;
-  int fd;
-
   /* Not XS_UNWATCH_FILTER: libxenstore 4.17 leaks the body of each queued
    * event it filters out. An event for a watch just removed is harmless: the
    * engine re-reads what it names and finds nothing of interest. */
@@ -307,6 +418,18 @@ xs_store_connect (XdXsStore *self, GError **error)
                    "cannot connect to xenstore (tried %s): %s", target, g_strerror (err));
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+xs_store_connect (XdXsStore *self, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key;
+  int fd;
+
+  if (!xs_store_open (self, error))
+    return FALSE;
   self->generation++;
 
   g_hash_table_iter_init (&iter, self->watches);
@@ -390,6 +513,12 @@ xs_store_free (XdStore *store)
 {
   XdXsStore *self = (XdXsStore *) store;
 
+  if (self->plain)
+    {
+      g_clear_pointer (&self->xsh, xs_close);
+      g_free (self);
+      return;
+    }
   if (self->reconnect_id)
     {
       GSource *source = g_main_context_find_source_by_id (self->context, self->reconnect_id);
@@ -415,6 +544,14 @@ static const XdStoreVTable xs_store_vtable = {
   .unwatch = xs_store_unwatch,
   .is_connected = xs_store_is_connected,
   .free = xs_store_free,
+  .transaction_start = xs_store_transaction_start,
+  .transaction_end = xs_store_transaction_end,
+  .read_txn = xs_store_read_txn,
+  .directory_txn = xs_store_directory_txn,
+  .write = xs_store_write,
+  .rm = xs_store_rm,
+  .set_permissions = xs_store_set_permissions,
+  .open_worker = xs_store_open_worker,
 };
 
 XdStore *
@@ -433,5 +570,21 @@ xd_xs_store_new (GError **error)
       g_free (self);
       return NULL;
     }
+  return &self->parent;
+}
+
+XdStore *
+xd_xs_store_new_plain (GError **error)
+{
+  XdXsStore *self = g_new0 (XdXsStore, 1);
+
+  self->parent.vtable = &xs_store_vtable;
+  self->plain = TRUE;
+  if (!xs_store_open (self, error))
+    {
+      g_free (self);
+      return NULL;
+    }
+  self->connected = TRUE;
   return &self->parent;
 }

@@ -12,6 +12,11 @@ G_BEGIN_DECLS
  * reconnect and reports both edges through the listener. */
 XdStore *xd_xs_store_new (GError **error);
 
+/* A connection for one thread without a main loop: no watches, no
+ * reconnecting; reads and writes fail with XD_ERROR_UNAVAILABLE once the
+ * daemon is gone. Used by one-shot commands and worker threads. */
+XdStore *xd_xs_store_new_plain (GError **error);
+
 /* The places libxenstore tries, for error messages: "A and B". */
 char *xd_xs_store_describe_target (void);
 
