@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "xd-engine.h"
+#include "xd-engine-private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct _XdEngine
   GObject parent_instance;
 
   XdStore *store;
+  XdToolstack *toolstack;
   gboolean watching;
   gboolean connected;
 
@@ -496,40 +498,18 @@ sync_data (XdEngine *self, guint backend)
 static void
 sync_entry (XdEngine *self, guint backend, const char *kind, guint frontend, guint devid)
 {
-  const XdClassInfo *info = xd_class_info_for_backend_kind (kind);
   g_autofree char *entry_key = g_strdup_printf ("%u/%s/%u/%u", backend, kind, frontend, devid);
-  g_autofree char *base
-    = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
-  g_autofree char *record_base = g_strdup_printf (
-    "/libxl/%u/device/%s/%u", frontend, strcmp (kind, "qusb") == 0 ? "vusb" : kind, devid);
-  g_autofree char *record_path = g_strconcat (record_base, "/backend", NULL);
-  g_autofree char *recorded = NULL;
   g_autoptr (GPtrArray) attachments = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
-  NodeReader reader = { self, base };
-  NodeReader record = { self, record_base };
 
-  if (!info || !info->read_backend)
+  if (!xd_class_info_for_backend_kind (kind))
     return;
-
-  /* An entry counts only while dom0's toolstack has a record of it that
-   * points back here. A backend VM owns its backend directory and can
-   * create entries in it; it cannot create this record. The mic's entries
-   * are written by dom0 alone, under a directory the backend cannot write. */
-  if (strcmp (kind, "xd-mic") != 0)
-    {
-      recorded = store_read (self, record_path);
-      if (!recorded || strcmp (recorded, base) != 0)
-        {
-          set_entry (self, entry_key, NULL);
-          return;
-        }
-    }
-
   attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
-  if (!info->read_backend (kind, backend, frontend, devid, read_relative, &reader, read_relative,
-                           &record, attachments, why))
+  if (!xd_read_backend_entry (self->store, XD_STORE_NO_TXN, backend, kind, frontend, devid,
+                              attachments, why))
     {
+      g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind,
+                                               frontend, devid);
       warn_once (self, backend, base, why->str);
       set_entry (self, entry_key, NULL);
       return;
@@ -1074,6 +1054,25 @@ xd_engine_lookup_device (XdEngine *self, XdClassId klass, guint backend, const c
   return g_hash_table_lookup (self->devices, key);
 }
 
+XdStore *
+xd_engine_get_store (XdEngine *self)
+{
+  return self->store;
+}
+
+void
+xd_engine_set_toolstack (XdEngine *self, XdToolstack *toolstack)
+{
+  g_clear_pointer (&self->toolstack, xd_toolstack_free);
+  self->toolstack = toolstack;
+}
+
+XdToolstack *
+xd_engine_get_toolstack (XdEngine *self)
+{
+  return self->toolstack;
+}
+
 void
 xd_engine_get_stats (XdEngine *self, XdEngineStats *stats)
 {
@@ -1097,6 +1096,7 @@ xd_engine_finalize (GObject *object)
   XdEngine *self = XD_ENGINE (object);
 
   g_clear_pointer (&self->store, xd_store_free);
+  g_clear_pointer (&self->toolstack, xd_toolstack_free);
   g_hash_table_unref (self->domains);
   g_hash_table_unref (self->vms);
   g_hash_table_unref (self->devices);

@@ -5,6 +5,7 @@
 
 #include "xd-model.h"
 #include "xd-store.h"
+#include "xd-toolstack.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +53,41 @@ typedef struct
   guint64 skipped;      /* entries skipped as invalid */
 } XdEngineStats;
 void xd_engine_get_stats (XdEngine *self, XdEngineStats *stats);
+
+/* ---- operations (xd-engine-ops.c) ----
+ *
+ * Both run in a worker thread; the result is delivered to the caller's main
+ * context. The rules are checked against live xenstore, inside a transaction
+ * that also records a claim on the device, so two processes racing for one
+ * device end with exactly one success:
+ *   never to dom0, never to the device's own backend VM; one running holder
+ *   (several for the mic); a partition and its disk never at once; a
+ *   read-only device attached read-only whatever the options say.
+ * Attaching a device to the VM that already holds it succeeds and changes
+ * nothing. @options are "key=value" strings already normalised by
+ * xd_options_validate (). */
+
+/* Takes ownership. Without a toolstack only the mic can be attached. */
+void xd_engine_set_toolstack (XdEngine *self, XdToolstack *toolstack);
+XdToolstack *xd_engine_get_toolstack (XdEngine *self);
+
+void xd_engine_attach_async (XdEngine *self, XdClassId klass, const char *backend,
+                             const char *port, const char *vm, const char *const *options,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean xd_engine_attach_finish (XdEngine *self, GAsyncResult *result, GError **error);
+
+/* With @backend and @port NULL: every device of @klass that @vm holds. */
+void xd_engine_detach_async (XdEngine *self, XdClassId klass, const char *backend,
+                             const char *port, const char *vm, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+/* *n_detached (may be NULL) tells how many devices were detached. */
+gboolean xd_engine_detach_finish (XdEngine *self, GAsyncResult *result, guint *n_detached,
+                                  GError **error);
+
+/* How long one toolstack call may take, in ms (XEN_DEVICES_TIMEOUT_MS
+ * overrides the default of 30 s: libxl under emulation takes seconds). */
+guint xd_engine_operation_timeout (void);
 
 /* Most devices one backend VM may publish per class; more are ignored. */
 #define XD_ENGINE_MAX_DEVICES_PER_CLASS 1024
