@@ -256,8 +256,19 @@ deadline_in (guint timeout_ms)
 void
 xd_libxl_set_error (GError **error, int rc, const char *what, const char *log_line)
 {
-  const char *name = libxl_error_to_string (rc);
+  const char *libxl_name = libxl_error_to_string (rc);
+  g_autofree char *name = NULL;
   XdError code;
+
+  /* libxl names its codes in lower case ("fail"); show the constant. */
+  if (libxl_name)
+    {
+      g_autofree char *upper = g_ascii_strup (libxl_name, -1);
+
+      name = g_strdup_printf ("ERROR_%s", upper);
+    }
+  else
+    name = g_strdup_printf ("libxl error %d", rc);
 
   switch (rc)
     {
@@ -282,10 +293,9 @@ xd_libxl_set_error (GError **error, int rc, const char *what, const char *log_li
     }
 
   if (log_line && *log_line)
-    g_set_error (error, XD_ERROR, code, "%s failed (%s, %d): %s", what, name ? name : "unknown", rc,
-                 log_line);
+    g_set_error (error, XD_ERROR, code, "%s failed (%s): %s", what, name, log_line);
   else
-    g_set_error (error, XD_ERROR, code, "%s failed (%s, %d)", what, name ? name : "unknown", rc);
+    g_set_error (error, XD_ERROR, code, "%s failed (%s)", what, name);
 }
 
 /* ---- Translation ------------------------------------------------------ */
