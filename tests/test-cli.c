@@ -238,9 +238,20 @@ test_help (Fixture *fx, gconstpointer data)
       g_assert_cmpint (exit_code (&r), ==, 0);
       g_assert_true (g_str_has_prefix (r.out, "usage: xen-device"));
     }
+  /* The version names the toolstack: simulated where no hypervisor runs,
+   * or what XEN_DEVICES_TOOLSTACK says. */
+  g_unsetenv ("XEN_DEVICES_TOOLSTACK");
   run (&v, version);
   g_assert_cmpint (exit_code (&v), ==, 0);
-  g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION "\n");
+  if (!g_file_test ("/proc/xen/capabilities", G_FILE_TEST_EXISTS))
+    g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: simulated)\n");
+  {
+    g_auto (Result) forced = { 0 };
+    g_setenv ("XEN_DEVICES_TOOLSTACK", "libxl", TRUE);
+    run (&forced, version);
+    g_unsetenv ("XEN_DEVICES_TOOLSTACK");
+    g_assert_cmpstr (forced.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: libxl)\n");
+  }
 }
 
 static void
@@ -284,6 +295,135 @@ test_hostile (Fixture *fx, gconstpointer data)
                    "of bytes\n");
 }
 
+static void
+test_attach_detach (Fixture *fx, gconstpointer data)
+{
+  const char *const attach[] = { "block", "attach", "personal", "sys-usb:sda2", "--ro", NULL };
+  const char *const list[] = { "block", "ls", "personal", NULL };
+  const char *const detach[] = { "block", "dt", "personal", "sys-usb:sda2", NULL };
+  const char *const again[] = { "block", "d", "personal", "sys-usb:sda2", NULL };
+  g_auto (Result) r1 = { 0 };
+  g_auto (Result) r2 = { 0 };
+  g_auto (Result) r3 = { 0 };
+  g_auto (Result) r4 = { 0 };
+
+  run (&r1, attach);
+  g_assert_cmpint (exit_code (&r1), ==, 0);
+  g_assert_cmpstr (r1.out, ==, "");
+  run (&r2, list);
+  g_assert_cmpstr (r2.out, ==,
+                   "sys-usb:sda2  SanDisk Cruzer Blade (partition 2)  personal (read-only=yes, "
+                   "frontend-dev=xvdi)\n");
+  run (&r3, detach);
+  g_assert_cmpint (exit_code (&r3), ==, 0);
+  run (&r4, again);
+  g_assert_cmpint (exit_code (&r4), ==, 1);
+  g_assert_cmpstr (r4.err, ==, "Error: sys-usb:sda2 is not attached to personal\n");
+}
+
+static void
+test_attach_errors (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    const char *args[8];
+    int status;
+    const char *err;
+  } cases[] = {
+    { { "block", "a", "personal", "sys-usb:sda1", NULL },
+      1,
+      "Error: sys-usb:sda1 is already attached to work\n" },
+    { { "block", "a", "personal", "sys-usb:sda", NULL },
+      1,
+      "Error: sys-usb:sda1 is attached to work; a disk and its partitions are never attached at "
+      "the same time\n" },
+    { { "block", "a", "personal", "sys-usb:sdq", NULL },
+      1,
+      "Error: sys-usb:sdq is not exposed by sys-usb\n" },
+    { { "block", "a", "dom0", "sys-usb:sda2", NULL },
+      1,
+      "Error: devices are never attached to dom0\n" },
+    { { "pci", "a", "work", "dom0:00:1f.3", NULL },
+      1,
+      "Error: PCI devices are attached when a VM starts: use --persistent, then restart work\n" },
+    { { "block", "a", "nosuch", "sys-usb:sda2", NULL }, 2, "no such VM: nosuch" },
+    { { "block", "a", "personal", "sys-usb", NULL }, 2, "expected BACKEND:PORT" },
+    { { "block", "a", "personal", "sys-usb:../x", NULL }, 2, "invalid" },
+    { { "block", "a", "personal", "sys-usb:sda2", "-o", "colour=red", NULL }, 2, "“colour”" },
+    { { "block", "a", "personal", "sys-usb:sda2", "-o", "read-only=maybe", NULL }, 2, "maybe" },
+    { { "usb", "a", "personal", "sys-usb:2-1", "--ro", NULL }, 2, "read-only" },
+    { { "block", "a", "personal", "sys-usb:sda2", "--required", NULL },
+      2,
+      "--required goes with --persistent" },
+    { { "block", "a", "personal", NULL }, 2, "expected VM and BACKEND:PORT" },
+    { { "block", "a", "personal", "sys-usb:sda2", "--frob", NULL }, 2, "unknown option --frob" },
+    { { "block", "d", NULL }, 2, "expected VM" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (Result) r = { 0 };
+      run (&r, cases[i].args);
+      g_assert_cmpint (exit_code (&r), ==, cases[i].status);
+      if (cases[i].status == 1)
+        g_assert_cmpstr (r.err, ==, cases[i].err);
+      else
+        {
+          g_assert_true (g_str_has_prefix (r.err, "usage: xen-device"));
+          g_assert_nonnull (strstr (r.err, cases[i].err));
+        }
+    }
+}
+
+static void
+test_persistent_list (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "state", NULL);
+  const char *const assign1[] = { "block", "attach", "banking", "sys-usb:sda2", "-p", NULL };
+  const char *const assign2[]
+    = { "block", "attach", "personal", "sys-usb:sda2", "--persistent", "--required", NULL };
+  const char *const assign3[] = { "usb", "attach", "mail", "sys-usb:2-7", "-p", NULL };
+  const char *const list[] = { "list", NULL };
+  const char *const unassign[] = { "block", "detach", "banking", "sys-usb:sda2", "-p", NULL };
+  g_auto (Result) r1 = { 0 };
+  g_auto (Result) r2 = { 0 };
+  g_auto (Result) r3 = { 0 };
+  g_auto (Result) r4 = { 0 };
+  g_auto (Result) r5 = { 0 };
+  g_auto (Result) r6 = { 0 };
+
+  g_setenv ("XEN_DEVICES_STATE_DIR", dir, TRUE);
+  /* banking is not running: the assignment is recorded for its start. */
+  run (&r1, assign1);
+  g_assert_cmpint (exit_code (&r1), ==, 0);
+  g_assert_cmpstr (r1.out, ==, "sys-usb:sda2 will be attached to banking when it starts\n");
+  /* personal runs: attached now and recorded. */
+  run (&r2, assign2);
+  g_assert_cmpint (exit_code (&r2), ==, 0);
+  run (&r3, assign3);
+  g_assert_cmpint (exit_code (&r3), ==, 0);
+  run (&r4, list);
+  g_assert_cmpint (exit_code (&r4), ==, 0);
+  g_assert_cmpstr (
+    r4.out, ==,
+    "dom0:sr0       DVD-ROM\n"
+    "sys-usb:sda    SanDisk Cruzer Blade\n"
+    "sys-usb:sda1   SanDisk Cruzer Blade (partition 1)  work (read-only=no, frontend-dev=xvdi)\n"
+    "sys-usb:sda2   SanDisk Cruzer Blade (partition 2)  personal (persistent, required, "
+    "read-only=no, frontend-dev=xvdi), banking (persistent) [assigned to 2 VMs]\n"
+    "dom0:mic       Internal microphone\n"
+    "sys-usb:2-1    SanDisk Cruzer Blade\n"
+    "sys-usb:2-1.3  Logitech USB Receiver\n"
+    "sys-usb:2-7    (not available)                     mail (persistent)\n");
+  run (&r5, unassign);
+  g_assert_cmpint (exit_code (&r5), ==, 0);
+  run (&r6, list);
+  g_assert_nonnull (
+    strstr (r6.out, "personal (persistent, required, read-only=no, frontend-dev=xvdi)\n"));
+  g_assert_null (strstr (r6.out, "banking"));
+  g_unsetenv ("XEN_DEVICES_STATE_DIR");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -298,6 +438,9 @@ main (int argc, char **argv)
   ADD ("/xd/cli/help", test_help);
   ADD ("/xd/cli/unreachable", test_unreachable);
   ADD ("/xd/cli/hostile", test_hostile);
+  ADD ("/xd/cli/attach-detach", test_attach_detach);
+  ADD ("/xd/cli/attach-errors", test_attach_errors);
+  ADD ("/xd/cli/persistent-list", test_persistent_list);
 #undef ADD
   return g_test_run ();
 }

@@ -62,8 +62,8 @@ xd_read_backend_entry (XdStore *store, XdStoreTxn txn, guint backend, const char
                        guint frontend, guint devid, GPtrArray *out, GString *why)
 {
   const XdClassInfo *info = xd_class_info_for_backend_kind (kind);
-  g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind,
-                                           frontend, devid);
+  g_autofree char *base
+    = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
   g_autofree char *record_base = g_strdup_printf (
     "/libxl/%u/device/%s/%u", frontend, strcmp (kind, "qusb") == 0 ? "vusb" : kind, devid);
   TxnReader reader = { store, txn, base };
@@ -123,8 +123,7 @@ live_holders (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, gu
   return out;
 }
 
-static char *
-read_txn (XdStore *store, XdStoreTxn txn, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+static char *read_txn (XdStore *store, XdStoreTxn txn, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static char *
 read_txn (XdStore *store, XdStoreTxn txn, const char *fmt, ...)
@@ -331,8 +330,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
     }
   if (op->frontend == op->backend)
     {
-      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s cannot be attached to %s, its own backend",
-                   label, op->frontend_name);
+      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
+                   "%s cannot be attached to %s, its own backend", label, op->frontend_name);
       return FALSE;
     }
   if (!check_running (store, txn, op->frontend, op->frontend_name, error))
@@ -370,6 +369,13 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
 
   claim = xd_store_read_txn (store, txn, claim_at, NULL, NULL);
   claimed_by = claim_holder (claim);
+  if (claimed_by == op->frontend)
+    {
+      /* Another process (the widget, or the daemon, applying the same
+       * persistent assignment) is attaching it to this VM already. */
+      *result = CHECK_ALREADY;
+      return TRUE;
+    }
   if (claimed_by != G_MAXUINT && op->klass != XD_CLASS_MIC)
     {
       g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s is being attached to %s right now", label,
@@ -386,8 +392,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
 
   mode = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/mode", op->backend,
                    op->port);
-  parent = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/parent",
-                     op->backend, op->port);
+  parent = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/parent", op->backend,
+                     op->port);
   if (parent && !xd_validate_port (XD_CLASS_BLOCK, parent))
     g_clear_pointer (&parent, g_free);
 
@@ -409,7 +415,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
               g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
                            "%s:%s is attached to %s; a disk and its partitions are never attached "
                            "at the same time",
-                           op->backend_name, other, holder_name (store, txn, holder->frontend, name));
+                           op->backend_name, other,
+                           holder_name (store, txn, holder->frontend, name));
               return FALSE;
             }
         }
@@ -423,8 +430,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
         }
     }
 
-  request->read_only = g_strcmp0 (mode, "w") != 0
-                       || g_strcmp0 (option_value (op->options, "read-only"), "yes") == 0;
+  request->read_only
+    = g_strcmp0 (mode, "w") != 0 || g_strcmp0 (option_value (op->options, "read-only"), "yes") == 0;
   request->cdrom = g_strcmp0 (option_value (op->options, "devtype"), "cdrom") == 0;
   if (option_value (op->options, "frontend-dev"))
     {
@@ -434,14 +441,16 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
       g_autofree char *present = xd_store_read_txn (store, txn, dir, NULL, NULL);
       if (xd_vbd_devid_from_name (dev) < 0)
         {
-          g_set_error (error, XD_ERROR, XD_ERROR_INVALID, "frontend-dev must be xvd followed by "
-                       "one or two letters, not “%s”", dev);
+          g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
+                       "frontend-dev must be xvd followed by "
+                       "one or two letters, not “%s”",
+                       dev);
           return FALSE;
         }
       if (present)
         {
-          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s already has a disk %s", op->frontend_name,
-                       dev);
+          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s already has a disk %s",
+                       op->frontend_name, dev);
           return FALSE;
         }
       *frontend_dev_out = g_strdup (dev);
@@ -459,8 +468,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
 static gboolean
 write_mic_entry (OpData *op, XdStore *store, XdStoreTxn txn, GError **error)
 {
-  g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/xd-mic/%u/0", op->backend,
-                                           op->frontend);
+  g_autofree char *base
+    = g_strdup_printf ("/local/domain/%u/backend/xd-mic/%u/0", op->backend, op->frontend);
   g_autofree char *frontend_id = g_strdup_printf ("%u", op->frontend);
   const XdStorePermission perms[] = {
     { 0, XD_STORE_PERM_NONE },
@@ -543,7 +552,8 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     }
 
   if (!op->toolstack)
-    ok = (g_set_error (&error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no toolstack to attach with"), FALSE);
+    ok = (g_set_error (&error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no toolstack to attach with"),
+          FALSE);
   else
     ok = xd_toolstack_attach (op->toolstack, &request, xd_engine_operation_timeout (), cancellable,
                               &error);
@@ -635,9 +645,9 @@ detach_one (OpData *op, XdStore *store, XdAttachment *attachment, GCancellable *
 {
   if (attachment->klass == XD_CLASS_MIC)
     {
-      g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/xd-mic/%u/%u",
-                                               attachment->backend, attachment->frontend,
-                                               attachment->devid);
+      g_autofree char *base
+        = g_strdup_printf ("/local/domain/%u/backend/xd-mic/%u/%u", attachment->backend,
+                           attachment->frontend, attachment->devid);
       return xd_store_rm (store, XD_STORE_NO_TXN, base, error);
     }
   if (!op->toolstack)
@@ -645,8 +655,8 @@ detach_one (OpData *op, XdStore *store, XdAttachment *attachment, GCancellable *
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no toolstack to detach with");
       return FALSE;
     }
-  return xd_toolstack_detach (op->toolstack, attachment, xd_engine_operation_timeout (), cancellable,
-                              error);
+  return xd_toolstack_detach (op->toolstack, attachment, xd_engine_operation_timeout (),
+                              cancellable, error);
 }
 
 static void
@@ -655,7 +665,8 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   OpData *op = task_data;
   g_autoptr (XdStore) store = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
+  g_autoptr (GPtrArray) targets
+    = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
   g_auto (GStrv) domains = NULL;
 
   store = xd_store_open_worker (op->main_store, &error);
@@ -667,8 +678,8 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
   if (op->port)
     {
-      g_autoptr (GPtrArray) holders = live_holders (store, XD_STORE_NO_TXN, op->backend, op->klass,
-                                                    op->frontend);
+      g_autoptr (GPtrArray) holders
+        = live_holders (store, XD_STORE_NO_TXN, op->backend, op->klass, op->frontend);
       for (guint i = 0; i < holders->len; i++)
         if (strcmp (((XdAttachment *) holders->pdata[i])->port, op->port) == 0)
           g_ptr_array_add (targets, xd_attachment_ref (holders->pdata[i]));

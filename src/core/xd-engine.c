@@ -349,6 +349,42 @@ backend_set (XdEngine *self, guint backend, gboolean create)
 }
 
 static void
+orphan_detached_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *what = user_data;
+
+  if (!xd_engine_detach_finish (XD_ENGINE (source), result, NULL, &error))
+    g_message ("%s went away while attached; detaching it failed: %s", what, error->message);
+  else
+    g_message ("%s went away while attached; detached it", what);
+}
+
+/* A device its backend no longer offers must not stay attached: the
+ * frontend would keep a handle on whatever takes its place. Only an engine
+ * that watches and has a toolstack (the widget, the daemon) does this, and
+ * only while the backend VM runs: when it stops, the toolstack tears down
+ * its devices itself. */
+static void
+detach_orphan (XdEngine *self, XdDevice *device)
+{
+  XdVm *backend = g_hash_table_lookup (self->vms, GUINT_TO_POINTER (device->backend));
+
+  if (!self->watching || !self->toolstack || !backend)
+    return;
+  for (guint i = 0; i < device->attachments->len; i++)
+    {
+      XdAttachment *attachment = device->attachments->pdata[i];
+      XdVm *frontend = g_hash_table_lookup (self->vms, GUINT_TO_POINTER (attachment->frontend));
+      if (!frontend)
+        continue;
+      xd_engine_detach_async (self, device->klass, backend->name, device->port, frontend->name,
+                              NULL, orphan_detached_cb,
+                              g_strdup_printf ("%s:%s", backend->name, device->port));
+    }
+}
+
+static void
 remove_device (XdEngine *self, const char *key)
 {
   XdDevice *device = g_hash_table_lookup (self->devices, key);
@@ -358,6 +394,7 @@ remove_device (XdEngine *self, const char *key)
   if (!device)
     return;
   removed = xd_device_ref (device);
+  detach_orphan (self, removed);
   set = backend_set (self, device->backend, FALSE);
   if (set)
     g_hash_table_remove (set, key);
@@ -508,8 +545,8 @@ sync_entry (XdEngine *self, guint backend, const char *kind, guint frontend, gui
   if (!xd_read_backend_entry (self->store, XD_STORE_NO_TXN, backend, kind, frontend, devid,
                               attachments, why))
     {
-      g_autofree char *base = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind,
-                                               frontend, devid);
+      g_autofree char *base
+        = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
       warn_once (self, backend, base, why->str);
       set_entry (self, entry_key, NULL);
       return;

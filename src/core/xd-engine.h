@@ -71,15 +71,14 @@ void xd_engine_get_stats (XdEngine *self, XdEngineStats *stats);
 void xd_engine_set_toolstack (XdEngine *self, XdToolstack *toolstack);
 XdToolstack *xd_engine_get_toolstack (XdEngine *self);
 
-void xd_engine_attach_async (XdEngine *self, XdClassId klass, const char *backend,
-                             const char *port, const char *vm, const char *const *options,
-                             GCancellable *cancellable, GAsyncReadyCallback callback,
-                             gpointer user_data);
+void xd_engine_attach_async (XdEngine *self, XdClassId klass, const char *backend, const char *port,
+                             const char *vm, const char *const *options, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
 gboolean xd_engine_attach_finish (XdEngine *self, GAsyncResult *result, GError **error);
 
 /* With @backend and @port NULL: every device of @klass that @vm holds. */
-void xd_engine_detach_async (XdEngine *self, XdClassId klass, const char *backend,
-                             const char *port, const char *vm, GCancellable *cancellable,
+void xd_engine_detach_async (XdEngine *self, XdClassId klass, const char *backend, const char *port,
+                             const char *vm, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 /* *n_detached (may be NULL) tells how many devices were detached. */
 gboolean xd_engine_detach_finish (XdEngine *self, GAsyncResult *result, guint *n_detached,

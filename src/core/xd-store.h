@@ -62,8 +62,7 @@ typedef struct
    * race ends with XD_ERROR_CONFLICT: start over. */
   gboolean (*transaction_start) (XdStore *store, XdStoreTxn *txn, GError **error);
   gboolean (*transaction_end) (XdStore *store, XdStoreTxn txn, gboolean abort, GError **error);
-  char *(*read_txn) (XdStore *store, XdStoreTxn txn, const char *path, gsize *len,
-                     GError **error);
+  char *(*read_txn) (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error);
   char **(*directory_txn) (XdStore *store, XdStoreTxn txn, const char *path, GError **error);
   gboolean (*write) (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
                      GError **error);
@@ -138,8 +137,7 @@ xd_store_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError
 }
 
 static inline gboolean
-xd_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
-                GError **error)
+xd_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value, GError **error)
 {
   return store->vtable->write (store, txn, path, value, error);
 }

@@ -191,8 +191,7 @@ xs_store_transaction_end (XdStore *store, XdStoreTxn txn, gboolean abort, GError
 }
 
 static gboolean
-xs_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value,
-                GError **error)
+xs_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value, GError **error)
 {
   XdXsStore *self = (XdXsStore *) store;
 

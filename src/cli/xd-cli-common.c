@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/xd-assignments.h"
+#include "core/xd-error.h"
+#include "xen/xd-toolstack-select.h"
+#include "xen/xd-xs-store.h"
+
+int
+xd_cli_usage_error (const char *klass, const char *action, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *message = NULL;
+
+  va_start (ap, fmt);
+  message = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "usage: xen-device %s %s [--help] [ARGS...]\n", klass ? klass : "[CLASS]",
+           action ? action : "[ACTION]");
+  fprintf (stderr, "xen-device: error: %s\n", message);
+  return XD_EXIT_USAGE;
+}
+
+int
+xd_cli_failure (const GError *error)
+{
+  fprintf (stderr, "Error: %s\n", error->message);
+  return XD_EXIT_FAILED;
+}
+
+int
+xd_cli_report (const char *klass, const char *action, const GError *error)
+{
+  if (g_error_matches (error, XD_ERROR, XD_ERROR_INVALID))
+    return xd_cli_usage_error (klass, action, "%s", error->message);
+  return xd_cli_failure (error);
+}
+
+gboolean
+xd_cli_is_help (const char *arg)
+{
+  return strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0;
+}
+
+XdEngine *
+xd_cli_open_engine (gboolean with_toolstack, GError **error)
+{
+  g_autoptr (XdStore) store = xd_xs_store_new_plain (error);
+  g_autoptr (XdEngine) engine = NULL;
+
+  if (!store)
+    return NULL;
+  engine = xd_engine_new (g_steal_pointer (&store));
+  if (!xd_engine_load (engine, FALSE, error))
+    return NULL;
+  if (with_toolstack)
+    {
+      XdToolstack *toolstack = xd_toolstack_open (error);
+      if (!toolstack)
+        return NULL;
+      xd_engine_set_toolstack (engine, toolstack);
+    }
+  return g_steal_pointer (&engine);
+}
+
+const char *
+xd_cli_state_dir (void)
+{
+  return xd_assignments_default_dir ();
+}

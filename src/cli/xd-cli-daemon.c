@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xen-device daemon: the engine without a desktop. It watches xenstore and
+ * applies persistent assignments whenever a VM starts, until SIGINT or
+ * SIGTERM. data/xen-devices-daemon.service runs it on a dom0 without a
+ * desktop session.
+ */
+#include "config.h"
+
+#include "xd-cli.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+
+#include "core/xd-assigner.h"
+#include "core/xd-error.h"
+#include "xen/xd-toolstack-select.h"
+#include "xen/xd-xs-store.h"
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+applied_cb (XdAssigner *assigner, const char *vm, const char *device, gpointer user_data)
+{
+  g_message ("attached %s to %s (persistent assignment)", device, vm);
+}
+
+int
+xd_cli_daemon (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdStore) store = NULL;
+  g_autoptr (XdEngine) engine = NULL;
+  g_autoptr (XdAssigner) assigner = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  XdToolstack *toolstack;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (xd_cli_is_help (argv[i]))
+        {
+          printf ("usage: xen-device daemon [--help]\n\n"
+                  "Watches xenstore and attaches persistently assigned devices whenever\n"
+                  "their VM starts. Runs in the foreground until SIGINT or SIGTERM.\n");
+          return XD_EXIT_OK;
+        }
+      return xd_cli_usage_error ("daemon", "", "unknown argument %s", argv[i]);
+    }
+
+  store = xd_xs_store_new (&error);
+  if (!store)
+    return xd_cli_failure (error);
+  engine = xd_engine_new (g_steal_pointer (&store));
+  toolstack = xd_toolstack_open (&error);
+  if (!toolstack)
+    return xd_cli_failure (error);
+  xd_engine_set_toolstack (engine, toolstack);
+  if (!xd_engine_load (engine, TRUE, &error))
+    return xd_cli_failure (error);
+
+  assigner = xd_assigner_new (engine, xd_cli_state_dir ());
+  g_signal_connect (assigner, "applied", G_CALLBACK (applied_cb), NULL);
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_message ("watching xenstore; persistent assignments from %s", xd_cli_state_dir ());
+  xd_assigner_apply_running (assigner);
+  g_main_loop_run (loop);
+  g_message ("stopping");
+  return XD_EXIT_OK;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-toolstack-select.h"
+
+#include <string.h>
+
+#include "core/xd-error.h"
+#include "xd-toolstack-libxl.h"
+#include "xd-toolstack-sim.h"
+
+const char *
+xd_toolstack_choice (void)
+{
+  const char *forced = g_getenv ("XEN_DEVICES_TOOLSTACK");
+
+  if (forced && *forced)
+    return forced;
+  return xd_toolstack_libxl_available () ? "libxl" : "simulated";
+}
+
+XdToolstack *
+xd_toolstack_open (GError **error)
+{
+  const char *choice = xd_toolstack_choice ();
+  XdToolstack *toolstack;
+
+  if (strcmp (choice, "libxl") == 0)
+    toolstack = xd_toolstack_libxl_new (error);
+  else if (strcmp (choice, "simulated") == 0)
+    toolstack = xd_toolstack_sim_new (error);
+  else
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
+                   "XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “%s”", choice);
+      return NULL;
+    }
+  if (toolstack)
+    g_info ("toolstack: %s", toolstack->name);
+  return toolstack;
+}

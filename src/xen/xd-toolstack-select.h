@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "core/xd-toolstack.h"
+
+G_BEGIN_DECLS
+
+/* "libxl" or "simulated": XEN_DEVICES_TOOLSTACK when set, else libxl on a
+ * real dom0 (/proc/xen/capabilities says control_d), else simulated. */
+const char *xd_toolstack_choice (void);
+/* Opens the chosen toolstack and logs which. XD_ERROR_INVALID for an
+ * unknown XEN_DEVICES_TOOLSTACK. */
+XdToolstack *xd_toolstack_open (GError **error);
+
+G_END_DECLS

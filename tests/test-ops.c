@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Attach and detach through the engine and the simulated toolstack, against
+ * a real xenstored with the demo host: the rules, the faults, persistent
+ * assignments, and (through the built xen-device) processes racing for one
+ * device and processes killed in the middle of an attach.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "core/xd-assigner.h"
+#include "core/xd-assignments.h"
+#include "core/xd-engine.h"
+#include "core/xd-error.h"
+#include "harness/xd-test-xenstored.h"
+#include "xen/xd-sim-host.h"
+#include "xen/xd-toolstack-sim.h"
+#include "xen/xd-xs-store.h"
+
+/* The demo host's domids. */
+enum
+{
+  DOM0 = 0,
+  SYS_USB = 1,
+  WORK = 2,
+  PERSONAL = 3,
+  VAULT = 4,
+  UNTRUSTED = 5,
+};
+
+typedef struct
+{
+  XdTestXenstored *daemon;
+  XdSimHost *host;
+  XdEngine *engine;
+  XdToolstack *toolstack; /* owned by the engine */
+  char *state_dir;
+  GPtrArray *log;
+} Fixture;
+
+static void
+log_line (Fixture *fx, char *line)
+{
+  g_ptr_array_add (fx->log, line);
+}
+
+static void
+device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+  log_line (user_data,
+            g_strdup_printf ("device-changed %s holders=%u", key, device->attachments->len));
+}
+
+static void
+vm_removed_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
+{
+  log_line (user_data, g_strdup_printf ("vm-removed %s", vm->name));
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  XdStore *store;
+
+  fx->daemon = xd_test_xenstored_start (&error);
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (fx->daemon);
+  fx->host = xd_sim_host_new (&error);
+  g_assert_true (xd_sim_host_populate_demo (fx->host, &error));
+  g_assert_no_error (error);
+  fx->state_dir = g_build_filename (g_get_user_data_dir (), "state", NULL);
+  g_setenv ("XEN_DEVICES_STATE_DIR", fx->state_dir, TRUE);
+  g_setenv ("XEN_DEVICES_TIMEOUT_MS", "3000", TRUE);
+  fx->log = g_ptr_array_new_with_free_func (g_free);
+
+  store = xd_xs_store_new (&error);
+  g_assert_no_error (error);
+  fx->engine = xd_engine_new (store);
+  fx->toolstack = xd_toolstack_sim_new (&error);
+  g_assert_no_error (error);
+  xd_engine_set_toolstack (fx->engine, fx->toolstack);
+  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
+  g_signal_connect (fx->engine, "vm-removed", G_CALLBACK (vm_removed_cb), fx);
+  g_assert_true (xd_engine_load (fx->engine, TRUE, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_object (&fx->engine);
+  g_clear_pointer (&fx->host, xd_sim_host_free);
+  g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
+  g_ptr_array_unref (fx->log);
+  g_free (fx->state_dir);
+}
+
+/* ---- waiting ---- */
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+log_contains (Fixture *fx, const char *entry)
+{
+  for (guint i = 0; i < fx->log->len; i++)
+    if (strcmp (fx->log->pdata[i], entry) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+wait_for (Fixture *fx, const char *entry)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (10000, timeout_cb, &timed_out);
+
+  while (!log_contains (fx, entry) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for “%s”", entry);
+  g_source_remove (id);
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  guint n;
+  GError *error;
+} Outcome;
+
+static void
+attach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Outcome *outcome = user_data;
+  outcome->ok = xd_engine_attach_finish (XD_ENGINE (source), result, &outcome->error);
+  outcome->done = TRUE;
+}
+
+static void
+detach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Outcome *outcome = user_data;
+  outcome->ok = xd_engine_detach_finish (XD_ENGINE (source), result, &outcome->n, &outcome->error);
+  outcome->done = TRUE;
+}
+
+static void
+run_until_done (Outcome *outcome)
+{
+  while (!outcome->done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+attach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm,
+        const char *const *options, GError **error)
+{
+  Outcome outcome = { 0 };
+
+  xd_engine_attach_async (fx->engine, klass, backend, port, vm, options, NULL, attach_cb, &outcome);
+  run_until_done (&outcome);
+  if (outcome.error)
+    g_propagate_error (error, outcome.error);
+  return outcome.ok;
+}
+
+static gboolean
+detach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm,
+        guint *n, GError **error)
+{
+  Outcome outcome = { 0 };
+
+  xd_engine_detach_async (fx->engine, klass, backend, port, vm, NULL, detach_cb, &outcome);
+  run_until_done (&outcome);
+  if (n)
+    *n = outcome.n;
+  if (outcome.error)
+    g_propagate_error (error, outcome.error);
+  return outcome.ok;
+}
+
+static XdDevice *
+device (Fixture *fx, XdClassId klass, guint backend, const char *port)
+{
+  XdDevice *d = xd_engine_lookup_device (fx->engine, klass, backend, port);
+  g_assert_nonnull (d);
+  return d;
+}
+
+static gboolean
+node_exists (Fixture *fx, const char *path)
+{
+  unsigned int len;
+  void *value = xs_read (xd_sim_host_get_handle (fx->host), XBT_NULL, path, &len);
+  free (value);
+  return value != NULL;
+}
+
+/* ---- tests ---- */
+
+static void
+test_attach_detach (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  XdAttachment *a;
+  guint n = 0;
+
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  a = device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->pdata[0];
+  g_assert_cmpuint (a->frontend, ==, PERSONAL);
+  g_assert_cmpstr (a->frontend_dev, ==, "xvdi");
+  g_assert_false (a->read_only);
+  g_assert_cmpint (a->state, ==, 4);
+  /* No claim is left once the attach is done. */
+  g_assert_false (node_exists (fx, "/local/domain/0/xen-devices/claims/1/block/sda2"));
+
+  g_assert_true (detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 1);
+  wait_for (fx, "device-changed 1/block/sda2 holders=0");
+  g_assert_false (node_exists (fx, "/local/domain/1/backend/vbd/3/51840"));
+  g_assert_false (node_exists (fx, "/local/domain/3/device/vbd/51840"));
+  g_assert_false (node_exists (fx, "/libxl/3/device/vbd/51840"));
+}
+
+static void
+test_refusals (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    XdClassId klass;
+    const char *backend, *port, *vm;
+    XdError code;
+    const char *message;
+  } cases[] = {
+    { XD_CLASS_BLOCK, "sys-usb", "sda2", "dom0", XD_ERROR_REFUSED,
+      "devices are never attached to dom0" },
+    { XD_CLASS_BLOCK, "sys-usb", "sda2", "sys-usb", XD_ERROR_REFUSED,
+      "sys-usb:sda2 cannot be attached to sys-usb, its own backend" },
+    { XD_CLASS_BLOCK, "sys-usb", "sda1", "personal", XD_ERROR_REFUSED,
+      "sys-usb:sda1 is already attached to work" },
+    { XD_CLASS_BLOCK, "sys-usb", "sda", "personal", XD_ERROR_REFUSED,
+      "sys-usb:sda1 is attached to work; a disk and its partitions are never attached at the same "
+      "time" },
+    { XD_CLASS_BLOCK, "sys-usb", "sdq", "personal", XD_ERROR_NOT_FOUND,
+      "sys-usb:sdq is not exposed by sys-usb" },
+    { XD_CLASS_BLOCK, "sys-usb", "sda2", "nosuch", XD_ERROR_NOT_FOUND, "no such VM: nosuch" },
+    { XD_CLASS_USB, "sys-usb", "2-1_3", "sys-usb", XD_ERROR_REFUSED,
+      "sys-usb:2-1.3 cannot be attached to sys-usb, its own backend" },
+    { XD_CLASS_PCI, "dom0", "00_1f_3", "work", XD_ERROR_REFUSED,
+      "PCI devices are attached only at a VM's start: use --persistent and restart the VM" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_false (
+        attach (fx, cases[i].klass, cases[i].backend, cases[i].port, cases[i].vm, NULL, &error));
+      g_assert_error (error, XD_ERROR, (gint) cases[i].code);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+  /* None of that changed anything. */
+  g_assert_cmpuint (device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->len, ==, 0);
+  g_assert_cmpuint (device (fx, XD_CLASS_BLOCK, SYS_USB, "sda")->attachments->len, ==, 0);
+}
+
+static void
+test_read_only_forced (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *const options[] = { "read-only=no", NULL };
+  XdAttachment *a;
+
+  /* sr0 is published with mode r. */
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "dom0", "sr0", "vault", options, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 0/block/sr0 holders=1");
+  a = device (fx, XD_CLASS_BLOCK, DOM0, "sr0")->attachments->pdata[0];
+  g_assert_true (a->read_only);
+}
+
+static void
+test_options (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *const options[] = { "devtype=cdrom", "frontend-dev=xvdk", "read-only=yes", NULL };
+  const char *const taken[] = { "frontend-dev=xvdk", NULL };
+  XdAttachment *a;
+
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "vault", options, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  a = device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->pdata[0];
+  g_assert_cmpstr (a->frontend_dev, ==, "xvdk");
+  g_assert_true (a->read_only);
+  g_assert_true (a->cdrom);
+
+  /* The next disk of vault gets the first free name, and a name in use is
+   * refused. */
+  g_assert_false (attach (fx, XD_CLASS_BLOCK, "dom0", "sr0", "vault", taken, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_REFUSED);
+  g_assert_cmpstr (error->message, ==, "vault already has a disk xvdk");
+  g_clear_error (&error);
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "dom0", "sr0", "vault", NULL, &error));
+  wait_for (fx, "device-changed 0/block/sr0 holders=1");
+  a = device (fx, XD_CLASS_BLOCK, DOM0, "sr0")->attachments->pdata[0];
+  g_assert_cmpstr (a->frontend_dev, ==, "xvdi");
+}
+
+static void
+test_idempotent (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* sda1 is attached to work already: asking again changes nothing. */
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda1", "work", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (device (fx, XD_CLASS_BLOCK, SYS_USB, "sda1")->attachments->len, ==, 1);
+  g_assert_false (node_exists (fx, "/local/domain/1/backend/vbd/2/51856"));
+}
+
+static void
+test_mic (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint n;
+
+  /* The one device several running VMs may hold. */
+  g_assert_true (attach (fx, XD_CLASS_MIC, "dom0", "mic", "work", NULL, &error));
+  g_assert_true (attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 0/mic/mic holders=2");
+  g_assert_true (detach (fx, XD_CLASS_MIC, "dom0", "mic", "work", &n, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 0/mic/mic holders=1");
+  g_assert_cmpuint (
+    ((XdAttachment *) device (fx, XD_CLASS_MIC, DOM0, "mic")->attachments->pdata[0])->frontend, ==,
+    PERSONAL);
+}
+
+static void
+test_usb (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (attach (fx, XD_CLASS_USB, "sys-usb", "2-1_3", "vault", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/usb/2-1_3 holders=1");
+  g_assert_false (attach (fx, XD_CLASS_USB, "sys-usb", "2-1_3", "work", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_REFUSED);
+  g_assert_cmpstr (error->message, ==, "sys-usb:2-1.3 is already attached to vault");
+  g_clear_error (&error);
+  g_assert_true (detach (fx, XD_CLASS_USB, "sys-usb", "2-1_3", "vault", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/usb/2-1_3 holders=0");
+}
+
+static void
+test_detach_refusals (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint n = 99;
+
+  g_assert_false (detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_REFUSED);
+  g_assert_cmpstr (error->message, ==, "sys-usb:sda2 is not attached to personal");
+  g_clear_error (&error);
+
+  /* Every block device of vault: none is no error. */
+  g_assert_true (detach (fx, XD_CLASS_BLOCK, NULL, NULL, "vault", &n, &error));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "vault", NULL, &error));
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "dom0", "sr0", "vault", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (detach (fx, XD_CLASS_BLOCK, NULL, NULL, "vault", &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 2);
+  wait_for (fx, "device-changed 0/block/sr0 holders=0");
+  wait_for (fx, "device-changed 1/block/sda2 holders=0");
+  /* work's sda1 was not touched. */
+  g_assert_cmpuint (device (fx, XD_CLASS_BLOCK, SYS_USB, "sda1")->attachments->len, ==, 1);
+}
+
+static void
+assert_no_trace (Fixture *fx, guint backend, guint frontend, guint devid)
+{
+  g_autofree char *b
+    = g_strdup_printf ("/local/domain/%u/backend/vbd/%u/%u", backend, frontend, devid);
+  g_autofree char *f = g_strdup_printf ("/local/domain/%u/device/vbd/%u", frontend, devid);
+  g_autofree char *l = g_strdup_printf ("/libxl/%u/device/vbd/%u", frontend, devid);
+
+  g_assert_false (node_exists (fx, b));
+  g_assert_false (node_exists (fx, f));
+  g_assert_false (node_exists (fx, l));
+  g_assert_false (node_exists (fx, "/local/domain/0/xen-devices/claims/1/block/sda2"));
+}
+
+static void
+test_faults (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    XdSimFault fault;
+    XdError code;
+    const char *text;
+  } cases[] = {
+    { XD_SIM_FAULT_BACKEND_NEVER_CONNECTS, XD_ERROR_TIMEOUT, NULL },
+    { XD_SIM_FAULT_BACKEND_ERROR, XD_ERROR_FAILED, "No such device" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      xd_toolstack_sim_set_fault (fx->toolstack, cases[i].fault);
+      g_assert_false (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+      g_assert_error (error, XD_ERROR, (gint) cases[i].code);
+      g_assert_true (
+        g_str_has_prefix (error->message, "attaching sys-usb:sda2 to personal failed: "));
+      if (cases[i].text)
+        g_assert_nonnull (strstr (error->message, cases[i].text));
+      assert_no_trace (fx, SYS_USB, PERSONAL, 51840);
+    }
+
+  /* The frontend goes away in the middle: a clear error, and its VM and
+   * every node of the attach are gone. */
+  {
+    g_autoptr (GError) error = NULL;
+    xd_toolstack_sim_set_fault (fx->toolstack, XD_SIM_FAULT_FRONTEND_VANISHES);
+    g_assert_false (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+    g_assert_nonnull (error);
+    wait_for (fx, "vm-removed personal");
+    assert_no_trace (fx, SYS_USB, PERSONAL, 51840);
+  }
+  xd_toolstack_sim_set_fault (fx->toolstack, XD_SIM_FAULT_NONE);
+  g_assert_cmpuint (device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->len, ==, 0);
+}
+
+static void
+test_vm_stop_releases (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  g_assert_true (xd_sim_host_remove_vm (fx->host, PERSONAL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/block/sda2 holders=0");
+  /* And it is free for the next VM. */
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "vault", NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_device_gone_detached (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  static const char *const kv[] = { "desc",   "SanDisk Cruzer Blade (partition 2)",
+                                    "size",   "8003256832",
+                                    "mode",   "w",
+                                    "parent", "sda",
+                                    NULL };
+
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  /* The stick is pulled: the agent unpublishes it, the engine detaches. */
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, "block", "sda2", &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 500 && node_exists (fx, "/local/domain/1/backend/vbd/3/51840"); i++)
+    g_main_context_iteration (NULL, TRUE);
+  assert_no_trace (fx, SYS_USB, PERSONAL, 51840);
+  /* Plugged in again, it is free. */
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "block", "sda2", kv, &error));
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "vault", NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* ---- persistent assignments ---- */
+
+typedef struct
+{
+  GPtrArray *events;
+} AssignerLog;
+
+static void
+applied_cb (XdAssigner *assigner, const char *vm, const char *device_id, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  log_line (fx, g_strdup_printf ("applied %s %s", device_id, vm));
+}
+
+static void
+failed_cb (XdAssigner *assigner, const char *vm, const char *device_id, const char *message,
+           gpointer user_data)
+{
+  Fixture *fx = user_data;
+  log_line (fx, g_strdup_printf ("failed %s %s: %s", device_id, vm, message));
+}
+
+static void
+assign (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm,
+        gboolean required)
+{
+  g_autoptr (GError) error = NULL;
+  XdAssignment a = { klass, (char *) backend, (char *) port, (char *) vm, NULL, required };
+  g_assert_true (xd_assignments_add (fx->state_dir, &a, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_persistent (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdAssigner) assigner = NULL;
+
+  /* Assignment failures are loud warnings; here they are expected. */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
+  assigner = xd_assigner_new (fx->engine, fx->state_dir);
+  g_signal_connect (assigner, "applied", G_CALLBACK (applied_cb), fx);
+  g_signal_connect (assigner, "failed", G_CALLBACK (failed_cb), fx);
+
+  assign (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "banking", FALSE);
+  assign (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "shopping", FALSE);
+  assign (fx, XD_CLASS_BLOCK, "sys-usb", "sdz", "mail", FALSE);
+  assign (fx, XD_CLASS_USB, "sys-usb", "2-9", "chat", TRUE);
+
+  /* Started: its device is attached. */
+  g_assert_true (xd_sim_host_add_vm (fx->host, 10, "banking", &error));
+  wait_for (fx, "applied sys-usb:sda2 banking");
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+
+  /* The second VM it is assigned to: the attach fails, clearly. */
+  g_assert_true (xd_sim_host_add_vm (fx->host, 11, "shopping", &error));
+  wait_for (fx, "failed sys-usb:sda2 shopping: sys-usb:sda2 is already attached to banking");
+
+  /* A missing device is said loudly; the VM runs on. */
+  g_assert_true (xd_sim_host_add_vm (fx->host, 12, "mail", &error));
+  wait_for (fx, "failed sys-usb:sdz mail: sys-usb:sdz is not available (the device is not there)");
+  g_assert_nonnull (xd_engine_lookup_vm_by_name (fx->engine, "mail"));
+
+  /* A required missing device: the VM does not run. */
+  g_assert_true (xd_sim_host_add_vm (fx->host, 13, "chat", &error));
+  g_assert_no_error (error);
+  wait_for (fx, "vm-removed chat");
+  wait_for (fx, "failed sys-usb:2-9 chat: sys-usb:2-9 is not available (the device is not there); "
+                "chat was stopped because the device is required");
+}
+
+/* ---- processes: xen-device, racing and killed ---- */
+
+static GPid
+spawn_cli (const char *const *args, int *stdout_fd)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("XD_XEN_DEVICE"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv->pdata, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
+                                           NULL, NULL, &pid, NULL, stdout_fd, NULL, &error));
+  g_assert_no_error (error);
+  return pid;
+}
+
+static int
+wait_exit (GPid pid)
+{
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static guint
+count_children (Fixture *fx, const char *path)
+{
+  unsigned int n = 0;
+  char **entries = xs_directory (xd_sim_host_get_handle (fx->host), XBT_NULL, path, &n);
+  free (entries);
+  return entries ? n : 0;
+}
+
+static void
+test_race (Fixture *fx, gconstpointer data)
+{
+  const char *const to_personal[] = { "block", "attach", "personal", "sys-usb:sda2", NULL };
+  const char *const to_vault[] = { "block", "attach", "vault", "sys-usb:sda2", NULL };
+  const char *const from_personal[] = { "block", "detach", "personal", NULL };
+  const char *const from_vault[] = { "block", "detach", "vault", NULL };
+  guint wins[2] = { 0, 0 };
+
+  g_assert_nonnull (g_getenv ("XD_XEN_DEVICE"));
+  /* Two processes ask for one device at the same moment, many times: each
+   * time exactly one gets it. This is the bug Qubes shipped for years. */
+  for (int round = 0; round < 25; round++)
+    {
+      GPid a = spawn_cli (to_personal, NULL);
+      GPid b = spawn_cli (to_vault, NULL);
+      int status_a = wait_exit (a), status_b = wait_exit (b);
+      guint holders = count_children (fx, "/local/domain/1/backend/vbd/3")
+                      + count_children (fx, "/local/domain/1/backend/vbd/4");
+
+      g_assert_true ((status_a == 0) != (status_b == 0));
+      g_assert_cmpint (status_a + status_b, ==, 1);
+      g_assert_cmpuint (holders, ==, 1);
+      wins[status_a == 0 ? 0 : 1]++;
+      g_assert_cmpint (wait_exit (spawn_cli (status_a == 0 ? from_personal : from_vault, NULL)), ==,
+                       0);
+      g_assert_cmpuint (count_children (fx, "/local/domain/1/backend/vbd/3")
+                          + count_children (fx, "/local/domain/1/backend/vbd/4"),
+                        ==, 0);
+    }
+  g_test_message ("personal won %u rounds, vault %u", wins[0], wins[1]);
+}
+
+static void
+test_killed_mid_attach (Fixture *fx, gconstpointer data)
+{
+  const char *const to_personal[] = { "block", "attach", "personal", "sys-usb:sda2", NULL };
+  const char *const from_personal[] = { "block", "detach", "personal", NULL };
+  const char *const to_vault[] = { "block", "attach", "vault", "sys-usb:sda2", NULL };
+  const char *const from_vault[] = { "block", "detach", "vault", "sys-usb:sda2", NULL };
+  GRand *rand = g_rand_new_with_seed (4692);
+  gint64 start = g_get_monotonic_time ();
+  gint64 duration;
+  guint attached = 0, clean = 0;
+
+  /* How long a whole attach takes here, so that the kills land all along
+   * it: before the claim, between claim and toolstack, in the middle of
+   * the driver handshake, after. */
+  g_assert_cmpint (wait_exit (spawn_cli (to_personal, NULL)), ==, 0);
+  duration = g_get_monotonic_time () - start;
+  g_assert_cmpint (wait_exit (spawn_cli (from_personal, NULL)), ==, 0);
+
+  for (int round = 0; round < 40; round++)
+    {
+      GPid pid = spawn_cli (to_personal, NULL);
+      gboolean backend, frontend, record;
+      int status;
+
+      g_usleep (g_rand_int_range (rand, 0, (gint32) MAX (duration, 2)));
+      kill (pid, SIGKILL);
+      status = wait_exit (pid);
+      /* Whatever the moment, libxl's nodes are all there or none is. */
+      backend = node_exists (fx, "/local/domain/1/backend/vbd/3/51840");
+      frontend = node_exists (fx, "/local/domain/3/device/vbd/51840");
+      record = node_exists (fx, "/libxl/3/device/vbd/51840");
+      g_assert_true (backend == frontend && frontend == record);
+      g_test_message ("round %d: exit %d, attached %d", round, status, backend);
+      if (backend)
+        attached++;
+      else
+        clean++;
+      if (backend)
+        g_assert_cmpint (wait_exit (spawn_cli (from_personal, NULL)), ==, 0);
+      g_assert_false (node_exists (fx, "/local/domain/1/backend/vbd/3/51840"));
+      /* A claim left by the killed process stops nobody. */
+      g_assert_cmpint (wait_exit (spawn_cli (to_vault, NULL)), ==, 0);
+      g_assert_cmpint (wait_exit (spawn_cli (from_vault, NULL)), ==, 0);
+    }
+  g_test_message ("an attach takes %" G_GINT64_FORMAT " µs; %u kills left it attached, %u left "
+                  "nothing",
+                  duration, attached, clean);
+  g_rand_free (rand);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/xd/ops/attach-detach", test_attach_detach);
+  ADD ("/xd/ops/refusals", test_refusals);
+  ADD ("/xd/ops/read-only-forced", test_read_only_forced);
+  ADD ("/xd/ops/options", test_options);
+  ADD ("/xd/ops/idempotent", test_idempotent);
+  ADD ("/xd/ops/mic", test_mic);
+  ADD ("/xd/ops/usb", test_usb);
+  ADD ("/xd/ops/detach-refusals", test_detach_refusals);
+  ADD ("/xd/ops/faults", test_faults);
+  ADD ("/xd/ops/vm-stop-releases", test_vm_stop_releases);
+  ADD ("/xd/ops/device-gone-detached", test_device_gone_detached);
+  ADD ("/xd/ops/persistent", test_persistent);
+  ADD ("/xd/ops/race", test_race);
+  ADD ("/xd/ops/killed-mid-attach", test_killed_mid_attach);
+#undef ADD
+  return g_test_run ();
+}
