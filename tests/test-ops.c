@@ -10,7 +10,9 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/xd-assigner.h"
 #include "core/xd-assignments.h"
@@ -128,7 +130,12 @@ wait_for (Fixture *fx, const char *entry)
   while (!log_contains (fx, entry) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (timed_out)
-    g_error ("timed out waiting for “%s”", entry);
+    {
+      g_autofree char *joined = NULL;
+      g_ptr_array_add (fx->log, NULL);
+      joined = g_strjoinv ("; ", (char **) fx->log->pdata);
+      g_error ("timed out waiting for “%s”; log: %s", entry, joined);
+    }
   g_source_remove (id);
 }
 
@@ -344,6 +351,7 @@ test_mic (Fixture *fx, gconstpointer data)
   g_assert_true (attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal", NULL, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-changed 0/mic/mic holders=2");
+  g_ptr_array_set_size (fx->log, 0);
   g_assert_true (detach (fx, XD_CLASS_MIC, "dom0", "mic", "work", &n, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-changed 0/mic/mic holders=1");
@@ -683,6 +691,121 @@ test_killed_mid_attach (Fixture *fx, gconstpointer data)
   g_rand_free (rand);
 }
 
+static guint
+count_in (const char *haystack, const char *needle)
+{
+  guint n = 0;
+  for (const char *p = strstr (haystack, needle); p; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+/* Reads what a child wrote to @fd until @text shows @times times, for at
+ * most 10 s. */
+static void
+read_until_count (int fd, GString *buffer, const char *text, guint times)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (count_in (buffer->str, text) < times)
+    {
+      char chunk[512];
+      GPollFD poll_fd = { fd, G_IO_IN, 0 };
+      ssize_t n;
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for “%s” in: %s", text, buffer->str);
+      if (g_poll (&poll_fd, 1, 100) <= 0)
+        continue;
+      n = read (fd, chunk, sizeof chunk);
+      if (n <= 0)
+        g_error ("the daemon ended before “%s”: %s", text, buffer->str);
+      g_string_append_len (buffer, chunk, n);
+    }
+}
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+read_until (int fd, GString *buffer, const char *text)
+{
+  read_until_count (fd, buffer, text, 1);
+}
+
+static GPid
+spawn_daemon (int *stderr_fd)
+{
+  const char *argv[] = { g_getenv ("XD_XEN_DEVICE"), "daemon", NULL };
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  GPid pid;
+
+  /* The daemon reports an assignment it cannot honour as a warning, which
+   * must not abort it. */
+  env = g_environ_unsetenv (env, "G_DEBUG");
+  g_assert_true (g_spawn_async_with_pipes (
+    NULL, (char **) argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+    die_with_parent, NULL, &pid, NULL, NULL, stderr_fd, &error));
+  g_assert_no_error (error);
+  return pid;
+}
+
+static void
+test_two_daemons (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) out_a = g_string_new (NULL);
+  g_autoptr (GString) out_b = g_string_new (NULL);
+  int fd_a, fd_b;
+  GPid a, b;
+
+  assign (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "banking", FALSE);
+  assign (fx, XD_CLASS_MIC, "dom0", "mic", "banking", FALSE);
+  a = spawn_daemon (&fd_a);
+  b = spawn_daemon (&fd_b);
+  read_until (fd_a, out_a, "watching xenstore");
+  read_until (fd_b, out_b, "watching xenstore");
+
+  /* Both see banking start; each device is attached once, and neither
+   * daemon calls the other's success a failure. */
+  for (int round = 0; round < 5; round++)
+    {
+      g_autofree char *attached = g_strdup_printf ("device-changed 1/block/sda2 holders=1");
+      g_assert_true (xd_sim_host_add_vm (fx->host, 10, "banking", &error));
+      g_assert_no_error (error);
+      wait_for (fx, attached);
+      wait_for (fx, "device-changed 0/mic/mic holders=1");
+      g_assert_cmpuint (count_children (fx, "/local/domain/1/backend/vbd/10"), ==, 1);
+      g_assert_cmpuint (count_children (fx, "/local/domain/0/backend/xd-mic/10"), ==, 1);
+      /* Each daemon has done its part (one attached, the other found it
+       * done) before banking stops again. */
+      read_until_count (fd_a, out_a, "attached sys-usb:sda2 to banking", round + 1);
+      read_until_count (fd_b, out_b, "attached sys-usb:sda2 to banking", round + 1);
+      read_until_count (fd_a, out_a, "attached dom0:mic to banking", round + 1);
+      read_until_count (fd_b, out_b, "attached dom0:mic to banking", round + 1);
+      g_ptr_array_set_size (fx->log, 0);
+      g_assert_true (xd_sim_host_remove_vm (fx->host, 10, &error));
+      wait_for (fx, "vm-removed banking");
+      g_ptr_array_set_size (fx->log, 0);
+    }
+  kill (a, SIGTERM);
+  kill (b, SIGTERM);
+  g_assert_cmpint (wait_exit (a), ==, 0);
+  g_assert_cmpint (wait_exit (b), ==, 0);
+  read_until (fd_a, out_a, "stopping");
+  read_until (fd_b, out_b, "stopping");
+  if (strstr (out_a->str, "warning") || strstr (out_b->str, "warning"))
+    g_error ("a daemon warned:\n%s\n%s", out_a->str, out_b->str);
+  g_assert_null (strstr (out_a->str, "warning"));
+  g_assert_null (strstr (out_b->str, "warning"));
+  close (fd_a);
+  close (fd_b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -703,6 +826,7 @@ main (int argc, char **argv)
   ADD ("/xd/ops/persistent", test_persistent);
   ADD ("/xd/ops/race", test_race);
   ADD ("/xd/ops/killed-mid-attach", test_killed_mid_attach);
+  ADD ("/xd/ops/two-daemons", test_two_daemons);
 #undef ADD
   return g_test_run ();
 }

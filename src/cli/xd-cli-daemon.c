@@ -68,7 +68,8 @@ xd_cli_daemon (int argc, char **argv)
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
-  g_message ("watching xenstore; persistent assignments from %s", xd_cli_state_dir ());
+  g_message ("watching xenstore with the %s toolstack; persistent assignments from %s",
+             toolstack->name, xd_cli_state_dir ());
   xd_assigner_apply_running (assigner);
   g_main_loop_run (loop);
   g_message ("stopping");

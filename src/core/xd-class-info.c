@@ -25,7 +25,10 @@ check_frontend_id (XdNodeReader read, gpointer data, guint frontend, GString *wh
   g_autofree char *id = read ("frontend-id", data);
   guint value;
 
-  if (!id || !xd_parse_domid (id, &value) || value != frontend)
+  /* Absent: the entry is being removed under the reader. */
+  if (!id)
+    return FALSE;
+  if (!xd_parse_domid (id, &value) || value != frontend)
     {
       g_string_append_printf (why, "frontend-id does not name domain %u", frontend);
       return FALSE;
@@ -116,7 +119,7 @@ block_read_backend (const char *kind, guint backend, guint frontend, guint devid
   if (!xd_validate_port (XD_CLASS_BLOCK, port))
     return TRUE; /* e.g. /dev/qubes_dom0/vm-work-root */
   if (!check_frontend_id (read, data, frontend, why))
-    return FALSE;
+    return why->len == 0; /* without a reason: being removed, holds nothing */
 
   mode = read_record ("mode", record_data);
   if (!mode)
@@ -178,7 +181,7 @@ usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, 
       return FALSE;
     }
   if (!check_frontend_id (read, data, frontend, why))
-    return FALSE;
+    return why->len == 0; /* without a reason: being removed, holds nothing */
   state = read_state (read, data);
 
   for (guint i = 1; i <= n; i++)
@@ -215,7 +218,7 @@ mic_read_backend (const char *kind, guint backend, guint frontend, guint devid, 
                   GString *why)
 {
   if (!check_frontend_id (read, data, frontend, why))
-    return FALSE;
+    return why->len == 0; /* without a reason: being removed, holds nothing */
   g_ptr_array_add (out, attachment_new (XD_CLASS_MIC, kind, backend, frontend, devid, "mic",
                                         read_state (read, data)));
   return TRUE;

@@ -27,7 +27,11 @@
  * batch and the engine re-reads each dirty node once, coarsest first.
  */
 
-#define TOKEN_DOMAINS "domains"
+#define TOKEN_INTRODUCE "introduce"
+#define TOKEN_RELEASE "release"
+/* Delays, in ms, of the listings that follow an @introduceDomain whose
+ * domain had no directory yet (see on_flush). */
+static const guint introduce_retry_ms[] = { 5, 20, 100, 500, 2000 };
 #define MAX_WARNED 4096
 
 struct _XdEngine
@@ -48,6 +52,9 @@ struct _XdEngine
   GHashTable *initial;         /* watch tokens whose registration echo is due */
 
   gboolean dirty_domains;
+  gboolean dirty_introduce;
+  guint introduce_retry;      /* index into introduce_retry_ms */
+  guint introduce_retry_id;   /* the pending listing's source */
   GHashTable *dirty_names;    /* domid set */
   GHashTable *dirty_data;     /* domid set */
   GHashTable *dirty_classes;  /* "B/class" */
@@ -74,7 +81,7 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (XdEngine, xd_engine, G_TYPE_OBJECT)
 
-static void sync_domains (XdEngine *self);
+static gboolean sync_domains (XdEngine *self);
 static void sync_name (XdEngine *self, guint domid);
 static void sync_data (XdEngine *self, guint backend);
 static void sync_backends (XdEngine *self, guint backend);
@@ -416,6 +423,25 @@ read_relative (const char *relative, gpointer data)
   return store_read (reader->self, path);
 }
 
+/* How many devices of @klass @backend has in the model. */
+static guint
+count_class (XdEngine *self, guint backend, XdClassId klass)
+{
+  GHashTable *set = backend_set (self, backend, FALSE);
+  g_autofree char *prefix = g_strdup_printf ("%u/%s/", backend, xd_class_id_to_string (klass));
+  GHashTableIter iter;
+  gpointer key;
+  guint n = 0;
+
+  if (!set)
+    return 0;
+  g_hash_table_iter_init (&iter, set);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (g_str_has_prefix (key, prefix))
+      n++;
+  return n;
+}
+
 /* Re-reads one device and updates the model. */
 static void
 sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
@@ -457,6 +483,13 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   fill_attachments (self, device, key);
 
   old = g_hash_table_lookup (self->devices, key);
+  if (!old && count_class (self, backend, klass) >= XD_ENGINE_MAX_DEVICES_PER_CLASS)
+    {
+      g_autofree char *class_path
+        = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s", backend, info->name);
+      warn_once (self, backend, class_path, "too many devices; the rest are ignored");
+      return;
+    }
   if (old && xd_device_same_properties (old, device)
       && same_attachments (old->attachments, device->attachments))
     return;
@@ -654,6 +687,59 @@ sync_backends (XdEngine *self, guint backend)
 
 /* ---- VMs ---- */
 
+/* The mic's entries are ours: no toolstack removes them when their
+ * frontend stops, so the engine that can change the system does. Any number
+ * of engines may do it at once; removing a removed node is no error. */
+static void
+release_mics_of (XdEngine *self, guint frontend)
+{
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *infix = g_strdup_printf ("/xd-mic/%u/", frontend);
+  GHashTableIter iter;
+  gpointer key;
+
+  if (!self->watching || !self->toolstack)
+    return;
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (strstr (key, infix))
+      g_ptr_array_add (gone, g_strdup (key));
+  for (guint i = 0; i < gone->len; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (gone->pdata[i], "/", 4);
+      g_autofree char *path
+        = g_strdup_printf ("/local/domain/%s/backend/xd-mic/%u", parts[0], frontend);
+      g_autoptr (GError) error = NULL;
+
+      if (!xd_store_rm (self->store, XD_STORE_NO_TXN, path, &error))
+        g_message ("could not release the microphone of domain %u: %s", frontend, error->message);
+      set_entry (self, gone->pdata[i], NULL);
+    }
+}
+
+/* Microphone entries whose frontend is not running (it stopped while no
+ * engine watched). */
+static void
+release_stale_mics (XdEngine *self)
+{
+  g_autoptr (GHashTable) frontends = domid_set_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->entries);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_auto (GStrv) parts = g_strsplit (key, "/", 4);
+      guint frontend;
+      if (g_strcmp0 (parts[1], "xd-mic") == 0 && xd_parse_domid (parts[2], &frontend)
+          && !g_hash_table_contains (self->domains, GUINT_TO_POINTER (frontend)))
+        g_hash_table_add (frontends, GUINT_TO_POINTER (frontend));
+    }
+  g_hash_table_iter_init (&iter, frontends);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    release_mics_of (self, GPOINTER_TO_UINT (key));
+}
+
 static void
 remove_vm (XdEngine *self, guint domid)
 {
@@ -708,9 +794,11 @@ sync_name (XdEngine *self, guint domid)
   sync_backends (self, domid);
 }
 
-static void
+/* Returns TRUE when a domain directory appeared that was not known. */
+static gboolean
 sync_domains (XdEngine *self)
 {
+  gboolean appeared = FALSE;
   g_auto (GStrv) entries = store_directory (self, "/local/domain");
   g_autoptr (GHashTable) seen = domid_set_new ();
   g_autoptr (GList) known = NULL;
@@ -723,6 +811,7 @@ sync_domains (XdEngine *self)
       g_hash_table_add (seen, GUINT_TO_POINTER (domid));
       if (!g_hash_table_contains (self->domains, GUINT_TO_POINTER (domid)))
         {
+          appeared = TRUE;
           g_hash_table_add (self->domains, GUINT_TO_POINTER (domid));
           domain_watches (self, domid, TRUE);
           sync_name (self, domid);
@@ -730,7 +819,7 @@ sync_domains (XdEngine *self)
     }
   /* Without a connection nothing can be said about what is gone. */
   if (!entries)
-    return;
+    return FALSE;
 
   known = g_hash_table_get_keys (self->domains);
   for (GList *l = known; l; l = l->next)
@@ -741,7 +830,43 @@ sync_domains (XdEngine *self)
       domain_watches (self, domid, FALSE);
       g_hash_table_remove (self->domains, l->data);
       remove_vm (self, domid);
+      release_mics_of (self, domid);
     }
+  return appeared;
+}
+
+static void schedule_introduce_retry (XdEngine *self);
+
+static gboolean
+introduce_retry_cb (gpointer user_data)
+{
+  XdEngine *self = user_data;
+
+  self->introduce_retry_id = 0;
+  if (sync_domains (self))
+    self->introduce_retry = 0;
+  else
+    schedule_introduce_retry (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* libxl writes a domain's directory before it introduces the domain, so
+ * the listing that @introduceDomain prompts finds it. A toolstack that
+ * introduces first (the issue's simulated host does) leaves nothing to find
+ * yet, and no watch covers the directory it is about to write: list again a
+ * few times, soon and then less often, until it shows or the delays run
+ * out. This runs only after an introduction, never otherwise. */
+static void
+schedule_introduce_retry (XdEngine *self)
+{
+  if (self->introduce_retry_id || self->introduce_retry >= G_N_ELEMENTS (introduce_retry_ms))
+    {
+      if (!self->introduce_retry_id)
+        self->introduce_retry = 0;
+      return;
+    }
+  self->introduce_retry_id
+    = g_timeout_add (introduce_retry_ms[self->introduce_retry++], introduce_retry_cb, self);
 }
 
 /* A full resynchronisation, after a reconnect: every domain is read again
@@ -766,6 +891,7 @@ resync_all (XdEngine *self)
           sync_backends (self, domid);
         }
     }
+  release_stale_mics (self);
 }
 
 /* ---- events ---- */
@@ -784,14 +910,17 @@ on_event (const char *path, const char *token, gpointer user_data)
   guint n, domid;
 
   self->stats.events++;
+  g_debug ("watch event %s (%s)", path, token);
   /* xenstored echoes every watch once when it is registered; that echo
    * says nothing the engine has not just read. */
   if (g_hash_table_remove (self->initial, token))
     return;
 
-  if (strcmp (token, TOKEN_DOMAINS) == 0)
+  if (strcmp (token, TOKEN_INTRODUCE) == 0 || strcmp (token, TOKEN_RELEASE) == 0)
     {
       self->dirty_domains = TRUE;
+      if (strcmp (token, TOKEN_INTRODUCE) == 0)
+        self->dirty_introduce = TRUE;
       return;
     }
   if (!g_str_has_prefix (path, "/local/domain/"))
@@ -813,10 +942,12 @@ on_event (const char *path, const char *token, gpointer user_data)
       else if (n == 4)
         g_hash_table_add (self->dirty_classes, g_strdup_printf ("%u/%s", domid, parts[3]));
       else if (xd_validate_port (klass, parts[4]))
+        /* One device changed, appeared or went: re-read that one alone. */
+        g_hash_table_add (self->dirty_devices, xd_device_key (klass, domid, parts[4]));
+      else
         /* A port that fails validation is left to the class listing, which
          * logs it once. */
-        g_hash_table_add (self->dirty_classes, g_strdup_printf ("%u/%s", domid, parts[3])),
-          g_hash_table_add (self->dirty_devices, xd_device_key (klass, domid, parts[4]));
+        g_hash_table_add (self->dirty_classes, g_strdup_printf ("%u/%s", domid, parts[3]));
     }
   else if (strcmp (parts[1], "backend") == 0)
     {
@@ -857,8 +988,16 @@ on_flush (gpointer user_data)
 
   if (self->dirty_domains)
     {
+      gboolean appeared;
+
       self->dirty_domains = FALSE;
-      sync_domains (self);
+      appeared = sync_domains (self);
+      if (self->dirty_introduce && !appeared)
+        {
+          self->introduce_retry = 0;
+          schedule_introduce_retry (self);
+        }
+      self->dirty_introduce = FALSE;
     }
 
   names = domid_keys (self->dirty_names);
@@ -955,7 +1094,8 @@ on_connection (gboolean connected, gpointer user_data)
     {
       /* The store registered every watch again; each echoes once. */
       g_hash_table_remove_all (self->initial);
-      g_hash_table_add (self->initial, g_strdup (TOKEN_DOMAINS));
+      g_hash_table_add (self->initial, g_strdup (TOKEN_INTRODUCE));
+      g_hash_table_add (self->initial, g_strdup (TOKEN_RELEASE));
       g_hash_table_iter_init (&iter, self->domains);
       while (g_hash_table_iter_next (&iter, &key, NULL))
         {
@@ -964,8 +1104,6 @@ on_connection (gboolean connected, gpointer user_data)
           g_hash_table_add (self->initial, g_strdup_printf ("data:%u", domid));
           g_hash_table_add (self->initial, g_strdup_printf ("backend:%u", domid));
         }
-      /* Two special watches share the token: the second echo is not
-       * swallowed, and costs one listing of /local/domain. */
       resync_all (self);
     }
   g_signal_emit (self, signals[SIGNAL_CONNECTION_CHANGED], 0, connected);
@@ -997,13 +1135,12 @@ xd_engine_load (XdEngine *self, gboolean watch_changes, GError **error)
   self->watching = watch_changes;
   if (watch_changes)
     {
-      watch (self, "@introduceDomain", TOKEN_DOMAINS);
-      /* Both specials share a token, so only one echo is expected. */
-      if (!xd_store_watch (self->store, "@releaseDomain", TOKEN_DOMAINS, error))
-        return FALSE;
+      watch (self, "@introduceDomain", TOKEN_INTRODUCE);
+      watch (self, "@releaseDomain", TOKEN_RELEASE);
     }
   self->stats.full_scans++;
   sync_domains (self);
+  release_stale_mics (self);
   return TRUE;
 }
 
@@ -1132,6 +1269,7 @@ xd_engine_finalize (GObject *object)
 {
   XdEngine *self = XD_ENGINE (object);
 
+  g_clear_handle_id (&self->introduce_retry_id, g_source_remove);
   g_clear_pointer (&self->store, xd_store_free);
   g_clear_pointer (&self->toolstack, xd_toolstack_free);
   g_hash_table_unref (self->domains);

@@ -99,8 +99,60 @@ static int
 usage (void)
 {
   g_printerr ("Usage: xd-sim-host-tool demo -- CMD [ARGS...]\n"
-              "       xd-sim-host-tool serve DIR\n");
+              "       xd-sim-host-tool serve DIR\n"
+              "       xd-sim-host-tool start-vm DOMID NAME      (XENSTORED_PATH names the host)\n"
+              "       xd-sim-host-tool stop-vm DOMID\n"
+              "       xd-sim-host-tool plug DOMID CLASS PORT KEY=VALUE...\n"
+              "       xd-sim-host-tool unplug DOMID CLASS PORT\n");
   return 2;
+}
+
+/* Changes a running simulated host (one `serve` started), so that a person
+ * or a test can watch the widget and the engine follow. */
+static int
+change_host (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdSimHost) host = xd_sim_host_new (&error);
+  guint64 domid;
+  gboolean ok = FALSE;
+
+  if (!host)
+    {
+      g_printerr ("xd-sim-host-tool: %s\n", error->message);
+      return 1;
+    }
+  if (argc < 3 || !g_ascii_string_to_unsigned (argv[2], 10, 0, 0x7FEF, &domid, NULL))
+    return usage ();
+  if (strcmp (argv[1], "start-vm") == 0 && argc == 4)
+    ok = xd_sim_host_add_vm (host, (guint) domid, argv[3], &error);
+  else if (strcmp (argv[1], "stop-vm") == 0 && argc == 3)
+    ok = xd_sim_host_remove_vm (host, (guint) domid, &error);
+  else if (strcmp (argv[1], "unplug") == 0 && argc == 5)
+    ok = xd_sim_host_unpublish_device (host, (guint) domid, argv[3], argv[4], &error);
+  else if (strcmp (argv[1], "plug") == 0 && argc >= 5)
+    {
+      g_autoptr (GPtrArray) kv = g_ptr_array_new_with_free_func (g_free);
+      for (int i = 5; i < argc; i++)
+        {
+          const char *eq = strchr (argv[i], '=');
+          if (!eq)
+            return usage ();
+          g_ptr_array_add (kv, g_strndup (argv[i], (gsize) (eq - argv[i])));
+          g_ptr_array_add (kv, g_strdup (eq + 1));
+        }
+      g_ptr_array_add (kv, NULL);
+      ok = xd_sim_host_publish_device (host, (guint) domid, argv[3], argv[4],
+                                       (const char *const *) kv->pdata, &error);
+    }
+  else
+    return usage ();
+  if (!ok)
+    {
+      g_printerr ("xd-sim-host-tool: %s\n", error->message);
+      return 1;
+    }
+  return 0;
 }
 
 int
@@ -114,5 +166,7 @@ main (int argc, char **argv)
     return run_demo (argv + 3);
   if (argc == 3 && strcmp (argv[1], "serve") == 0)
     return serve (argv[2]);
+  if (argc >= 3)
+    return change_host (argc, argv);
   return usage ();
 }
