@@ -940,11 +940,13 @@ run_host (const HostSpec *spec, HostResult *res)
            " (marker included)\n",
            l, spec->n_unrelated, res->unrelated_write_s, res->cpu_main_ms, res->cpu_proc_ms,
            res->rescans, res->unrelated_events);
-  g_print ("%s  memory: VmHWM %.1f MiB after load; loading added %.1f MiB RSS = %.0f bytes/device "
-           "(heap %.0f bytes/device)\n",
+  g_print ("%s  memory: VmHWM %.1f MiB after load; loading added %.1f MiB RSS = %.0f bytes/device",
            l, res->hwm_kib / 1024.0, res->rss_delta_kib / 1024.0,
-           res->rss_delta_kib * 1024.0 / spec->n_devices,
-           (double) res->heap_delta_bytes / spec->n_devices);
+           res->rss_delta_kib * 1024.0 / spec->n_devices);
+  /* A sanitizer's allocator keeps mallinfo2 at zero. */
+  if (res->heap_delta_bytes > 0)
+    g_print (" (heap %.0f bytes/device)", (double) res->heap_delta_bytes / spec->n_devices);
+  g_print ("\n");
 }
 
 int
