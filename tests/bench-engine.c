@@ -223,6 +223,61 @@ counting_free (XdStore *store)
   g_free (self);
 }
 
+static char *
+counting_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
+{
+  CountingStore *self = (CountingStore *) store;
+  self->requests++;
+  return xd_store_read_txn (self->inner, txn, path, len, error);
+}
+
+static char **
+counting_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  CountingStore *self = (CountingStore *) store;
+  self->requests++;
+  return xd_store_directory_txn (self->inner, txn, path, error);
+}
+
+/* The scan writes nothing; the rest pass through so the vtable is whole. */
+static gboolean
+counting_transaction_start (XdStore *store, XdStoreTxn *txn, GError **error)
+{
+  return xd_store_transaction_start (((CountingStore *) store)->inner, txn, error);
+}
+
+static gboolean
+counting_transaction_end (XdStore *store, XdStoreTxn txn, gboolean abort, GError **error)
+{
+  return xd_store_transaction_end (((CountingStore *) store)->inner, txn, abort, error);
+}
+
+static gboolean
+counting_write (XdStore *store, XdStoreTxn txn, const char *path, const char *value, GError **error)
+{
+  return xd_store_write (((CountingStore *) store)->inner, txn, path, value, error);
+}
+
+static gboolean
+counting_rm (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  return xd_store_rm (((CountingStore *) store)->inner, txn, path, error);
+}
+
+static gboolean
+counting_set_permissions (XdStore *store, XdStoreTxn txn, const char *path,
+                          const XdStorePermission *perms, guint n_perms, GError **error)
+{
+  return xd_store_set_permissions (((CountingStore *) store)->inner, txn, path, perms, n_perms,
+                                   error);
+}
+
+static XdStore *
+counting_open_worker (XdStore *store, GError **error)
+{
+  return xd_store_open_worker (((CountingStore *) store)->inner, error);
+}
+
 static const XdStoreVTable counting_vtable = {
   .read = counting_read,
   .directory = counting_directory,
@@ -230,6 +285,14 @@ static const XdStoreVTable counting_vtable = {
   .unwatch = counting_unwatch,
   .is_connected = counting_is_connected,
   .free = counting_free,
+  .transaction_start = counting_transaction_start,
+  .transaction_end = counting_transaction_end,
+  .read_txn = counting_read_txn,
+  .directory_txn = counting_directory_txn,
+  .write = counting_write,
+  .rm = counting_rm,
+  .set_permissions = counting_set_permissions,
+  .open_worker = counting_open_worker,
 };
 
 /* Only used without watches: no events to pass on. */

@@ -351,6 +351,19 @@ test_mic (Fixture *fx, gconstpointer data)
   g_assert_true (attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal", NULL, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-changed 0/mic/mic holders=2");
+  {
+    /* Only dom0 may write the entry; its frontend may read it. */
+    unsigned int n_perms = 0;
+    struct xs_permissions *perms = xs_get_permissions (
+      xd_sim_host_get_handle (fx->host), XBT_NULL, "/local/domain/0/backend/xd-mic/2/0", &n_perms);
+    g_assert_nonnull (perms);
+    g_assert_cmpuint (n_perms, ==, 2);
+    g_assert_cmpuint (perms[0].id, ==, 0);
+    g_assert_cmpint (perms[0].perms, ==, XS_PERM_NONE);
+    g_assert_cmpuint (perms[1].id, ==, WORK);
+    g_assert_cmpint (perms[1].perms, ==, XS_PERM_READ);
+    free (perms);
+  }
   g_ptr_array_set_size (fx->log, 0);
   g_assert_true (detach (fx, XD_CLASS_MIC, "dom0", "mic", "work", &n, &error));
   g_assert_no_error (error);

@@ -471,10 +471,11 @@ write_mic_entry (OpData *op, XdStore *store, XdStoreTxn txn, GError **error)
   g_autofree char *base
     = g_strdup_printf ("/local/domain/%u/backend/xd-mic/%u/0", op->backend, op->frontend);
   g_autofree char *frontend_id = g_strdup_printf ("%u", op->frontend);
+  /* dom0 owns it; the frontend, and a backend other than dom0, may read. */
   const XdStorePermission perms[] = {
     { 0, XD_STORE_PERM_NONE },
-    { op->backend, XD_STORE_PERM_READ },
     { op->frontend, XD_STORE_PERM_READ },
+    { op->backend, XD_STORE_PERM_READ },
   };
   g_autofree char *id_path = g_strconcat (base, "/frontend-id", NULL);
   g_autofree char *state_path = g_strconcat (base, "/state", NULL);
