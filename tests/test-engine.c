@@ -356,10 +356,21 @@ test_hostile_entries (Fixture *fx, gconstpointer data)
   /* xenstored refuses a value this large; whatever it keeps must be safe. */
   if (!xd_sim_host_publish_device (fx->host, 1, "block", "sdg", big_kv, &error))
     g_clear_error (&error);
+  /* The longest value xenstored keeps (its default entry size is 2 KB). */
+  {
+    g_autofree char *long_desc = g_strnfill (2000, 'x');
+    const char *long_kv[] = { "desc", long_desc, "size", "1", "mode", "w", NULL };
+    g_assert_true (xd_sim_host_publish_device (fx->host, 1, "block", "sdh", long_kv, &error));
+    g_assert_no_error (error);
+  }
   g_assert_true (xd_sim_host_publish_device (fx->host, 1, "block", "sdz", good_kv, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-added 1/block/sdz");
   settle (fx);
+  device = lookup (fx, XD_CLASS_BLOCK, 1, "sdh");
+  g_assert_nonnull (device);
+  g_assert_cmpuint (g_utf8_strlen (device->description, -1), ==, 128);
+  g_assert_true (g_str_has_suffix (device->description, "…"));
 
   device = lookup (fx, XD_CLASS_BLOCK, 1, "sdc");
   g_assert_nonnull (device);
