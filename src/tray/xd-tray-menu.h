@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "core/xd-engine.h"
+
+G_BEGIN_DECLS
+
+#define XD_TYPE_TRAY_MENU (xd_tray_menu_get_type ())
+G_DECLARE_FINAL_TYPE (XdTrayMenu, xd_tray_menu, XD, TRAY_MENU, GObject)
+
+/*
+ * The tray's one persistent GtkMenu, a view of the engine: sections for
+ * block devices, microphones and USB devices; a row per device with a
+ * submenu of the running VMs it may go to. It is edited in place as the
+ * engine reports changes (coalesced into one idle update), and a click asks
+ * the engine to attach or detach.
+ *
+ * Signals:
+ *   summary-changed (): the summary text changed
+ *   operation-finished (gboolean attach, const char *device, const char *vm,
+ *                       const GError *error): an operation a click started is
+ *     over; @error is NULL on success
+ */
+XdTrayMenu *xd_tray_menu_new (XdEngine *engine);
+GtkMenu *xd_tray_menu_get_menu (XdTrayMenu *self);
+/* "7 devices, 2 attached", translated. */
+char *xd_tray_menu_dup_summary (XdTrayMenu *self);
+/* Applies pending updates now (tests, and before the menu pops up). */
+void xd_tray_menu_flush (XdTrayMenu *self);
+
+G_END_DECLS
