@@ -475,7 +475,11 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   device->description = xd_sanitize_description (desc, len);
   if (!info->read_properties (device, read_relative, &reader, why))
     {
-      warn_once (self, backend, base, why->str);
+      /* The keys are read one by one: an agent removing the device between
+       * two reads is not a malformed entry. */
+      g_autofree char *still = store_read (self, desc_path);
+      if (still)
+        warn_once (self, backend, base, why->str);
       remove_device (self, key);
       return;
     }
