@@ -63,6 +63,7 @@ typedef struct
   guint n_vms;     /* dom0 and the demo VMs included */
   guint n_devices; /* devices added to the demo host's */
   guint rounds;
+  guint sys_usb_ports; /* more block ports in sys-usb (--sys-usb-ports) */
 } Spec;
 
 /* ---- small helpers ---- */
@@ -519,10 +520,11 @@ typedef struct
 
 /* The demo host, then synthetic VMs vm-006..., then devices round-robin
  * over every VM (dom0 and the demo VMs included): seven in ten block (a disk
- * and two partitions, in turn), the others usb. One block device in four of
- * sys-usb's, and one in twenty elsewhere, is attached to a synthetic VM:
- * sys-usb is where the rounds' partition lives, and the backend of a USB
- * VM holds disks for several VMs at once. */
+ * and two partitions, in turn), the others usb; then @spec->sys_usb_ports
+ * more block ports in sys-usb alone. One block device in four of sys-usb's,
+ * and one in twenty elsewhere, is attached to a synthetic VM: sys-usb is
+ * where the rounds' partition lives, and the backend of a USB VM holds
+ * disks for several VMs at once. */
 static void
 populate (const Spec *spec, XdSimHost *host, HostInfo *info)
 {
@@ -532,6 +534,7 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
   g_autofree guint *disks_of = g_new0 (guint, spec->n_vms);
   guint n_extra = spec->n_vms - FIRST_EXTRA_VM;
   guint next_frontend = 0;
+  guint n_block = 0;
   gint64 start = g_get_monotonic_time ();
 
   xd_sim_host_populate_demo (host, &error);
@@ -543,12 +546,12 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
       die_on_error (error, "adding a VM");
     }
 
-  for (guint i = 0; i < spec->n_devices; i++)
+  for (guint i = 0; i < spec->n_devices + spec->sys_usb_ports; i++)
     {
-      guint backend = i % spec->n_vms;
+      guint backend = i < spec->n_devices ? i % spec->n_vms : SYS_USB;
       guint k = per_vm[backend]++;
 
-      if (k % 10 < 7)
+      if (k % 10 < 7 || i >= spec->n_devices)
         {
           guint b = blocks[backend]++;
           char port[16], parent[16];
@@ -567,7 +570,7 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
             xd_sim_host_publish_device (host, backend, "block", port, kv, &error);
             die_on_error (error, "publishing a device");
           }
-          if (backend == SYS_USB ? b % 4 == 3 : b % 20 == 19)
+          if (backend == SYS_USB ? b % 4 == 3 : n_block++ % 20 == 19)
             {
               guint frontend;
               guint n;
@@ -717,8 +720,9 @@ typedef struct
   gint64 settle;     /* callback -> model settled (attach: state 4; detach: no holder) */
   gint64 seen;       /* async call -> model first shows the holder (attach) */
   CallSnapshot worker;
-  CallSnapshot main;   /* the engine's own reads on the main loop, call -> settled */
-  gint64 toolstack_us; /* inside XdToolstack calls */
+  CallSnapshot main;    /* the engine's own reads on the main loop, call -> settled */
+  gint64 toolstack_us;  /* inside XdToolstack calls */
+  XdEngineStats engine; /* what the engine did meanwhile, call -> settled */
 } OpSample;
 
 static const char *const domain_names[] = { "dom0", "sys-usb", "work", "personal", "vault" };
@@ -729,6 +733,7 @@ static gboolean
 run_op (Bench *b, gboolean attach, XdClassId klass, guint backend, const char *port, guint frontend,
         OpSample *sample)
 {
+  XdEngineStats before, after;
   gint64 start;
   guint64 calls;
 
@@ -745,6 +750,7 @@ run_op (Bench *b, gboolean attach, XdClassId klass, guint backend, const char *p
       timed_take (b->toolstack, &calls);
     }
 
+  xd_engine_get_stats (b->engine, &before);
   start = g_get_monotonic_time ();
   if (attach)
     xd_engine_attach_async (b->engine, klass, domain_names[backend], port, domain_names[frontend],
@@ -776,6 +782,11 @@ run_op (Bench *b, gboolean attach, XdClassId klass, guint backend, const char *p
   sample->seen = attach ? b->seen_at - start : 0;
   if (b->main_stats)
     sample->main = call_stats_take (b->main_stats);
+  xd_engine_get_stats (b->engine, &after);
+  sample->engine.events = after.events - before.events;
+  sample->engine.full_scans = after.full_scans - before.full_scans;
+  sample->engine.vm_scans = after.vm_scans - before.vm_scans;
+  sample->engine.device_reads = after.device_reads - before.device_reads;
   return TRUE;
 }
 
@@ -897,6 +908,8 @@ print_breakdown (const char *label, const OpSample *ops, guint n)
   g_autofree gint64 *requests = g_new (gint64, n);
   g_autofree gint64 *main_req = g_new (gint64, n);
   g_autofree gint64 *main_us = g_new (gint64, n);
+  g_autofree gint64 *events = g_new (gint64, n);
+  g_autofree gint64 *rescans = g_new (gint64, n);
   gint64 sum_rt = 0, sum_outside = 0;
   Breakdown res;
 
@@ -912,6 +925,8 @@ print_breakdown (const char *label, const OpSample *ops, guint n)
       requests[i] = (gint64) snapshot_requests (&ops[i].worker);
       main_req[i] = (gint64) snapshot_requests (&ops[i].main);
       main_us[i] = snapshot_us (&ops[i].main);
+      events[i] = (gint64) ops[i].engine.events;
+      rescans[i] = (gint64) (ops[i].engine.full_scans + ops[i].engine.vm_scans);
       sum_rt += rt[i];
       sum_outside += outside[i];
     }
@@ -930,9 +945,11 @@ print_breakdown (const char *label, const OpSample *ops, guint n)
   print_requests (ops, n);
   {
     Figures mr = figures_of (main_req, n), mu = figures_of (main_us, n);
+    Figures ev = figures_of (events, n), rs = figures_of (rescans, n);
     g_print ("    main loop meanwhile (model refresh, call -> settled): median %" G_GINT64_FORMAT
-             " requests, %" G_GINT64_FORMAT " us in them\n",
-             mr.median, mu.median);
+             " requests, %" G_GINT64_FORMAT " us in them; %" G_GINT64_FORMAT
+             " watch events, %" G_GINT64_FORMAT " rescans (max %" G_GINT64_FORMAT ")\n",
+             mr.median, mu.median, ev.median, rs.median, rs.max);
   }
   g_print ("    engine share: %.1f%% of the round trip is outside store calls and the toolstack"
            " (sum over rounds; per-round median %.1f%%)\n",
@@ -945,12 +962,16 @@ print_breakdown (const char *label, const OpSample *ops, guint n)
 int
 main (int argc, char **argv)
 {
-  static const Spec full = { 50, 1000, 300 };
-  static const Spec quick = { 10, 100, 30 };
+  static const Spec full = { 50, 1000, 300, 0 };
+  static const Spec quick = { 10, 100, 30, 0 };
+  Spec spec_buf;
   gboolean opt_quick = FALSE;
+  int opt_sys_usb_ports = 0;
   const GOptionEntry entries[] = {
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A small host, few rounds (sanitizer builds)",
       NULL },
+    { "sys-usb-ports", 0, 0, G_OPTION_ARG_INT, &opt_sys_usb_ports,
+      "Publish N more block ports in sys-usb (how the attach check scales)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) context
@@ -974,7 +995,9 @@ main (int argc, char **argv)
       g_printerr ("%s\n", error->message);
       return 2;
     }
-  spec = opt_quick ? &quick : &full;
+  spec_buf = opt_quick ? quick : full;
+  spec_buf.sys_usb_ports = (guint) CLAMP (opt_sys_usb_ports, 0, 900);
+  spec = &spec_buf;
   values = g_new (gint64, spec->rounds);
   for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
     for (guint k = 0; k < 2; k++)
