@@ -193,6 +193,24 @@ counting_directory (XdStore *store, const char *path, GError **error)
   return xd_store_directory (self->inner, path, error);
 }
 
+/* The engine reads backend entries through the transaction calls, with
+ * XD_STORE_NO_TXN outside operations. */
+static char *
+counting_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
+{
+  CountingStore *self = (CountingStore *) store;
+  self->requests++;
+  return xd_store_read_txn (self->inner, txn, path, len, error);
+}
+
+static char **
+counting_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  CountingStore *self = (CountingStore *) store;
+  self->requests++;
+  return xd_store_directory_txn (self->inner, txn, path, error);
+}
+
 static gboolean
 counting_watch (XdStore *store, const char *path, const char *token, GError **error)
 {
@@ -230,6 +248,8 @@ static const XdStoreVTable counting_vtable = {
   .unwatch = counting_unwatch,
   .is_connected = counting_is_connected,
   .free = counting_free,
+  .read_txn = counting_read_txn,
+  .directory_txn = counting_directory_txn,
 };
 
 /* Only used without watches: no events to pass on. */
