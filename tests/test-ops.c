@@ -286,6 +286,35 @@ test_refusals (Fixture *fx, gconstpointer data)
 }
 
 static void
+test_partition_of_attached_disk (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* The whole disk held, a partition of it is refused, and the reverse. */
+  g_assert_true (detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda1", "work", NULL, &error));
+  g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda", "vault", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_REFUSED);
+  g_assert_cmpstr (error->message, ==,
+                   "sys-usb:sda is attached to vault; a disk and its partitions are never attached "
+                   "at the same time");
+  g_clear_error (&error);
+  /* A disk of another name that merely starts the same is unrelated. */
+  {
+    static const char *const kv[] = { "desc", "Other", "size", "1", "mode", "w", NULL };
+    g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "block", "sdaa", kv, &error));
+    g_assert_no_error (error);
+    wait_for (fx, "device-changed 1/block/sda holders=1");
+    for (int i = 0;
+         i < 100 && !xd_engine_lookup_device (fx->engine, XD_CLASS_BLOCK, SYS_USB, "sdaa"); i++)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sdaa", "personal", NULL, &error));
+    g_assert_no_error (error);
+  }
+}
+
+static void
 test_read_only_forced (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -871,6 +900,7 @@ main (int argc, char **argv)
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/xd/ops/attach-detach", test_attach_detach);
   ADD ("/xd/ops/refusals", test_refusals);
+  ADD ("/xd/ops/partition-of-attached-disk", test_partition_of_attached_disk);
   ADD ("/xd/ops/read-only-forced", test_read_only_forced);
   ADD ("/xd/ops/options", test_options);
   ADD ("/xd/ops/idempotent", test_idempotent);

@@ -86,10 +86,25 @@ xd_read_backend_entry (XdStore *store, XdStoreTxn txn, guint backend, const char
                              txn_read_relative, &record, out, why);
 }
 
+/* Whether a vbd entry can hold one of @ports, judged from libxl's record of
+ * what it attached (one read, where reading the whole entry takes seven). */
+static gboolean
+vbd_entry_may_hold (XdStore *store, XdStoreTxn txn, guint frontend, guint devid, GHashTable *ports)
+{
+  g_autofree char *path = g_strdup_printf ("/libxl/%u/device/vbd/%u/params", frontend, devid);
+  g_autofree char *params = xd_store_read_txn (store, txn, path, NULL, NULL);
+
+  return params && g_str_has_prefix (params, "/dev/")
+         && g_hash_table_contains (ports, params + strlen ("/dev/"));
+}
+
 /* Every attachment of @klass with backend @backend (and frontend @frontend
- * unless G_MAXUINT), read live. */
+ * unless G_MAXUINT), read live; with @ports, only those that may hold one of
+ * these ports: an attach reads what its rules need, not the whole backend,
+ * inside its transaction. */
 static GPtrArray *
-live_holders (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, guint frontend)
+live_holders (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, guint frontend,
+              GHashTable *ports)
 {
   const XdClassInfo *info = xd_class_info_get (klass);
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
@@ -115,6 +130,9 @@ live_holders (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, gu
               guint64 devid;
 
               if (!xd_parse_size (devids[d], &devid) || devid > G_MAXINT32)
+                continue;
+              if (ports && strcmp (*kind, "vbd") == 0
+                  && !vbd_entry_may_hold (store, txn, fid, (guint) devid, ports))
                 continue;
               xd_read_backend_entry (store, txn, backend, *kind, fid, (guint) devid, out, why);
             }
@@ -258,10 +276,16 @@ related_block_ports (XdStore *store, XdStoreTxn txn, guint backend, const char *
 
   if (parent)
     g_ptr_array_add (related, g_strdup (parent));
+  /* A partition's disk is its parent; its siblings do not overlap it and it
+   * has no partitions of its own. A whole disk's partitions are named after
+   * it (sda1, mmcblk0p1, nvme0n1p2), so only those names are read. */
+  if (parent)
+    return related;
   for (guint i = 0; ports && ports[i]; i++)
     {
       g_autofree char *their_parent = NULL;
-      if (!xd_validate_port (XD_CLASS_BLOCK, ports[i]) || strcmp (ports[i], port) == 0)
+      if (!xd_validate_port (XD_CLASS_BLOCK, ports[i]) || strcmp (ports[i], port) == 0
+          || !g_str_has_prefix (ports[i], port))
         continue;
       their_parent = read_txn (store, txn, "%s/%s/parent", dir, ports[i]);
       if (their_parent && strcmp (their_parent, port) == 0)
@@ -317,6 +341,7 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
   g_autofree char *parent = NULL;
   g_autoptr (GPtrArray) holders = NULL;
   g_autoptr (GPtrArray) related = NULL;
+  g_autoptr (GHashTable) interest = NULL;
   g_autofree char *claim = NULL;
   g_autofree char *claim_at = claim_path (op->backend, op->klass, op->port);
   guint claimed_by;
@@ -348,7 +373,21 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
       return FALSE;
     }
 
-  holders = live_holders (store, txn, op->backend, op->klass, G_MAXUINT);
+  /* The ports whose holders matter: this one and, for block, its disk or
+   * its partitions. */
+  interest = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_add (interest, op->port);
+  if (op->klass == XD_CLASS_BLOCK)
+    {
+      parent = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/parent",
+                         op->backend, op->port);
+      if (parent && !xd_validate_port (XD_CLASS_BLOCK, parent))
+        g_clear_pointer (&parent, g_free);
+      related = related_block_ports (store, txn, op->backend, op->port, parent);
+      for (guint r = 0; r < related->len; r++)
+        g_hash_table_add (interest, related->pdata[r]);
+    }
+  holders = live_holders (store, txn, op->backend, op->klass, G_MAXUINT, interest);
   for (guint i = 0; i < holders->len; i++)
     {
       XdAttachment *holder = holders->pdata[i];
@@ -392,14 +431,9 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
 
   mode = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/mode", op->backend,
                    op->port);
-  parent = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/parent", op->backend,
-                     op->port);
-  if (parent && !xd_validate_port (XD_CLASS_BLOCK, parent))
-    g_clear_pointer (&parent, g_free);
 
   /* A disk and its partitions: attaching both would give two VMs the same
    * blocks. */
-  related = related_block_ports (store, txn, op->backend, op->port, parent);
   for (guint r = 0; r < related->len; r++)
     {
       const char *other = related->pdata[r];
@@ -680,7 +714,7 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   if (op->port)
     {
       g_autoptr (GPtrArray) holders
-        = live_holders (store, XD_STORE_NO_TXN, op->backend, op->klass, op->frontend);
+        = live_holders (store, XD_STORE_NO_TXN, op->backend, op->klass, op->frontend, NULL);
       for (guint i = 0; i < holders->len; i++)
         if (strcmp (((XdAttachment *) holders->pdata[i])->port, op->port) == 0)
           g_ptr_array_add (targets, xd_attachment_ref (holders->pdata[i]));
@@ -707,7 +741,7 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
           guint backend;
           if (!xd_parse_domid (domains[d], &backend))
             continue;
-          holders = live_holders (store, XD_STORE_NO_TXN, backend, op->klass, op->frontend);
+          holders = live_holders (store, XD_STORE_NO_TXN, backend, op->klass, op->frontend, NULL);
           for (guint i = 0; i < holders->len; i++)
             g_ptr_array_add (targets, xd_attachment_ref (holders->pdata[i]));
         }
