@@ -97,10 +97,13 @@ device_holders (XdNotifier *self, const XdDevice *device)
     {
       const XdAttachment *a = device->attachments->pdata[i];
       Holder h = { .domid = a->frontend };
+      char buf[32];
 
       if (holders->len > 0 && g_array_index (holders, Holder, holders->len - 1).domid == h.domid)
         continue;
-      g_strlcpy (h.name, xd_engine_vm_name (self->engine, a->frontend, h.name), sizeof h.name);
+      /* The name may be formatted into the buffer given, so that buffer
+       * cannot also be where it is copied to. */
+      g_strlcpy (h.name, xd_engine_vm_name (self->engine, a->frontend, buf), sizeof h.name);
       g_array_append_val (holders, h);
     }
   return holders;
