@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The notifier against a notification server on a private D-Bus session bus
+ * (a real dbus-daemon through GTestDBus). The server is ours, in this
+ * process: it implements org.freedesktop.Notifications with GDBus in a thread
+ * of its own (libnotify's calls are synchronous, so it cannot share the main
+ * thread) and records every Notify call, so the tests assert on exactly what
+ * a desktop would have received. Underneath: a real xenstored with the demo
+ * host, the engine watching it and the simulated toolstack.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "core/xd-engine.h"
+#include "harness/xd-test-xenstored.h"
+#include "tray/xd-notifier.h"
+#include "xen/xd-sim-host.h"
+#include "xen/xd-toolstack-sim.h"
+#include "xen/xd-xs-store.h"
+
+/* The demo host's domids. */
+enum
+{
+  DOM0 = 0,
+  SYS_USB = 1,
+  WORK = 2,
+};
+
+static GTestDBus *bus;
+
+/* ---- the fake notification server ---- */
+
+typedef struct
+{
+  char *app_name;
+  guint replaces_id;
+  guint id; /* what the server answered */
+  char *summary;
+  char *body;
+  int expire_timeout;
+  int urgency; /* the "urgency" hint, -1 without one */
+} Record;
+
+static void
+record_free (gpointer data)
+{
+  Record *r = data;
+
+  g_free (r->app_name);
+  g_free (r->summary);
+  g_free (r->body);
+  g_free (r);
+}
+
+typedef struct
+{
+  const char *const *caps;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  GMutex lock;
+  GCond cond;
+  gboolean ready;
+  GPtrArray *records; /* Record *, under lock */
+  guint last_id;
+} FakeServer;
+
+static const char server_xml[] = "<node>"
+                                 "  <interface name='org.freedesktop.Notifications'>"
+                                 "    <method name='Notify'>"
+                                 "      <arg type='s' name='app_name' direction='in'/>"
+                                 "      <arg type='u' name='replaces_id' direction='in'/>"
+                                 "      <arg type='s' name='app_icon' direction='in'/>"
+                                 "      <arg type='s' name='summary' direction='in'/>"
+                                 "      <arg type='s' name='body' direction='in'/>"
+                                 "      <arg type='as' name='actions' direction='in'/>"
+                                 "      <arg type='a{sv}' name='hints' direction='in'/>"
+                                 "      <arg type='i' name='expire_timeout' direction='in'/>"
+                                 "      <arg type='u' name='id' direction='out'/>"
+                                 "    </method>"
+                                 "    <method name='GetCapabilities'>"
+                                 "      <arg type='as' name='caps' direction='out'/>"
+                                 "    </method>"
+                                 "    <method name='GetServerInformation'>"
+                                 "      <arg type='s' name='name' direction='out'/>"
+                                 "      <arg type='s' name='vendor' direction='out'/>"
+                                 "      <arg type='s' name='version' direction='out'/>"
+                                 "      <arg type='s' name='spec_version' direction='out'/>"
+                                 "    </method>"
+                                 "    <method name='CloseNotification'>"
+                                 "      <arg type='u' name='id' direction='in'/>"
+                                 "    </method>"
+                                 "    <signal name='NotificationClosed'>"
+                                 "      <arg type='u' name='id'/>"
+                                 "      <arg type='u' name='reason'/>"
+                                 "    </signal>"
+                                 "  </interface>"
+                                 "</node>";
+
+static void
+server_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
+                    const char *interface_name, const char *method_name, GVariant *parameters,
+                    GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  FakeServer *s = user_data;
+
+  if (strcmp (method_name, "Notify") == 0)
+    {
+      Record *r = g_new0 (Record, 1);
+      g_autoptr (GVariant) hints = NULL;
+      guchar urgency;
+
+      g_variant_get (parameters, "(susss^a&s@a{sv}i)", &r->app_name, &r->replaces_id, NULL,
+                     &r->summary, &r->body, NULL, &hints, &r->expire_timeout);
+      r->urgency = g_variant_lookup (hints, "urgency", "y", &urgency) ? urgency : -1;
+      g_mutex_lock (&s->lock);
+      r->id = r->replaces_id ? r->replaces_id : ++s->last_id;
+      g_ptr_array_add (s->records, r);
+      g_mutex_unlock (&s->lock);
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", r->id));
+    }
+  else if (strcmp (method_name, "GetCapabilities") == 0)
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", (char **) s->caps));
+  else if (strcmp (method_name, "GetServerInformation") == 0)
+    g_dbus_method_invocation_return_value (
+      invocation, g_variant_new ("(ssss)", "fake", "xen-devices tests", "1.0", "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static const GDBusInterfaceVTable server_vtable = { .method_call = server_method_call };
+
+static gpointer
+server_thread (gpointer user_data)
+{
+  FakeServer *s = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (server_xml, &error);
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  guint registration;
+  guint32 status;
+
+  g_assert_no_error (error);
+  g_main_context_push_thread_default (s->context);
+  connection = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  registration
+    = g_dbus_connection_register_object (connection, "/org/freedesktop/Notifications",
+                                         info->interfaces[0], &server_vtable, s, NULL, &error);
+  g_assert_no_error (error);
+  /* Owned synchronously, so that the server answers once start returns. */
+  reply = g_dbus_connection_call_sync (
+    connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "RequestName", g_variant_new ("(su)", "org.freedesktop.Notifications", 4 /* DO_NOT_QUEUE */),
+    G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &status);
+  g_assert_cmpuint (status, ==, 1 /* PRIMARY_OWNER */);
+
+  g_mutex_lock (&s->lock);
+  s->ready = TRUE;
+  g_cond_signal (&s->cond);
+  g_mutex_unlock (&s->lock);
+
+  g_main_loop_run (s->loop);
+
+  g_dbus_connection_unregister_object (connection, registration);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+static const char *const default_caps[] = { "body", "body-markup", NULL };
+
+static FakeServer *
+server_start (const char *const *caps)
+{
+  FakeServer *s = g_new0 (FakeServer, 1);
+
+  s->caps = caps;
+  s->context = g_main_context_new ();
+  s->loop = g_main_loop_new (s->context, FALSE);
+  g_mutex_init (&s->lock);
+  g_cond_init (&s->cond);
+  s->records = g_ptr_array_new_with_free_func (record_free);
+  s->thread = g_thread_new ("notification-server", server_thread, s);
+  g_mutex_lock (&s->lock);
+  while (!s->ready)
+    g_cond_wait (&s->cond, &s->lock);
+  g_mutex_unlock (&s->lock);
+  return s;
+}
+
+static void
+server_stop (FakeServer *s)
+{
+  g_main_loop_quit (s->loop);
+  g_thread_join (s->thread);
+  g_main_loop_unref (s->loop);
+  g_main_context_unref (s->context);
+  g_ptr_array_unref (s->records);
+  g_mutex_clear (&s->lock);
+  g_cond_clear (&s->cond);
+  g_free (s);
+}
+
+static guint
+server_count (FakeServer *s)
+{
+  guint n;
+
+  g_mutex_lock (&s->lock);
+  n = s->records->len;
+  g_mutex_unlock (&s->lock);
+  return n;
+}
+
+/* Records are never removed while the server runs, so the pointer stays
+ * valid once the lock is dropped. */
+static const Record *
+server_record (FakeServer *s, guint i)
+{
+  const Record *r;
+
+  g_mutex_lock (&s->lock);
+  g_assert_cmpuint (i, <, s->records->len);
+  r = s->records->pdata[i];
+  g_mutex_unlock (&s->lock);
+  return r;
+}
+
+/* ---- fixture ---- */
+
+typedef struct
+{
+  XdTestXenstored *daemon;
+  XdSimHost *host;
+  XdEngine *engine;
+  GSettings *settings;
+  FakeServer *server; /* NULL while there is none */
+  XdNotifier *notifier;
+  GPtrArray *log; /* engine signals, after the notifier saw them */
+  char *state_dir;
+  guint messages; /* g_message () calls of the notifier */
+} Fixture;
+
+typedef struct
+{
+  gboolean no_server;
+  const char *const *caps;
+} Params;
+
+static const Params with_server = { FALSE, default_caps };
+static const Params without_server = { TRUE, NULL };
+static const char *const summary_only_caps[] = { "actions", NULL };
+static const Params summary_only = { FALSE, summary_only_caps };
+
+static void
+device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+  g_ptr_array_add (fx->log, g_strdup_printf ("device-added %s", key));
+}
+
+static void
+device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+  g_ptr_array_add (fx->log,
+                   g_strdup_printf ("device-changed %s holders=%u", key, device->attachments->len));
+}
+
+static void
+device_removed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+  g_ptr_array_add (fx->log, g_strdup_printf ("device-removed %s", key));
+}
+
+static void
+count_message_cb (const char *log_domain, GLogLevelFlags log_level, const char *message,
+                  gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  g_test_message ("logged: %s", message);
+  fx->messages++;
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  const Params *params = data;
+  g_autoptr (GError) error = NULL;
+  XdStore *store;
+
+  fx->daemon = xd_test_xenstored_start (&error);
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (fx->daemon);
+  fx->host = xd_sim_host_new (&error);
+  g_assert_true (xd_sim_host_populate_demo (fx->host, &error));
+  g_assert_no_error (error);
+  fx->state_dir = g_build_filename (g_get_user_data_dir (), "state", NULL);
+  g_setenv ("XEN_DEVICES_STATE_DIR", fx->state_dir, TRUE);
+  g_setenv ("XEN_DEVICES_TIMEOUT_MS", "3000", TRUE);
+  fx->log = g_ptr_array_new_with_free_func (g_free);
+
+  store = xd_xs_store_new (&error);
+  g_assert_no_error (error);
+  fx->engine = xd_engine_new (store);
+  xd_engine_set_toolstack (fx->engine, xd_toolstack_sim_new (&error));
+  g_assert_no_error (error);
+  g_assert_true (xd_engine_load (fx->engine, TRUE, &error));
+  g_assert_no_error (error);
+
+  fx->settings = g_settings_new ("org.xendevices.Widget");
+  if (!params->no_server)
+    fx->server = server_start (params->caps);
+  g_log_set_handler ("xd-tray", G_LOG_LEVEL_MESSAGE, count_message_cb, fx);
+  fx->notifier = xd_notifier_new (fx->engine, fx->settings);
+
+  /* Connected after the notifier, so its handlers have run when the log
+   * shows an event. */
+  g_signal_connect (fx->engine, "device-added", G_CALLBACK (device_added_cb), fx);
+  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
+  g_signal_connect (fx->engine, "device-removed", G_CALLBACK (device_removed_cb), fx);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_object (&fx->notifier);
+  g_log_set_handler ("xd-tray", G_LOG_LEVEL_MESSAGE, g_log_default_handler, NULL);
+  g_clear_pointer (&fx->server, server_stop);
+  /* The memory backend outlives the test. */
+  g_settings_reset (fx->settings, "notify-availability");
+  g_clear_object (&fx->settings);
+  g_clear_object (&fx->engine);
+  g_clear_pointer (&fx->host, xd_sim_host_free);
+  g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
+  g_ptr_array_unref (fx->log);
+  g_free (fx->state_dir);
+}
+
+/* ---- driving it ---- */
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+log_contains (Fixture *fx, const char *entry)
+{
+  for (guint i = 0; i < fx->log->len; i++)
+    if (strcmp (fx->log->pdata[i], entry) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+wait_for (Fixture *fx, const char *entry)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (10000, timeout_cb, &timed_out);
+
+  while (!log_contains (fx, entry) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    {
+      g_autofree char *joined = NULL;
+      g_ptr_array_add (fx->log, NULL);
+      joined = g_strjoinv ("; ", (char **) fx->log->pdata);
+      g_error ("timed out waiting for “%s”; log: %s", entry, joined);
+    }
+  g_source_remove (id);
+}
+
+/* Lets whatever is pending in the main loop run. */
+static void
+settle (void)
+{
+  gboolean timed_out = FALSE;
+
+  g_timeout_add (200, timeout_cb, &timed_out);
+  while (!timed_out)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+publish (Fixture *fx, const char *klass, const char *port, const char *desc)
+{
+  g_autoptr (GError) error = NULL;
+  const char *const kv[] = { "desc", desc, "size", "8000000000", "mode", "w", NULL };
+  const char *const kv_usb[] = { "desc", desc, NULL };
+
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, klass, port,
+                                             strcmp (klass, "block") == 0 ? kv : kv_usb, &error));
+  g_assert_no_error (error);
+}
+
+static void
+unpublish (Fixture *fx, const char *klass, const char *port)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, klass, port, &error));
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} Outcome;
+
+static void
+attach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Outcome *outcome = user_data;
+  outcome->ok = xd_engine_attach_finish (XD_ENGINE (source), result, &outcome->error);
+  outcome->done = TRUE;
+}
+
+static void
+detach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Outcome *outcome = user_data;
+  outcome->ok = xd_engine_detach_finish (XD_ENGINE (source), result, NULL, &outcome->error);
+  outcome->done = TRUE;
+}
+
+static void
+attach (Fixture *fx, XdClassId klass, const char *port, const char *vm)
+{
+  Outcome outcome = { 0 };
+
+  xd_engine_attach_async (fx->engine, klass, "sys-usb", port, vm, NULL, NULL, attach_cb, &outcome);
+  while (!outcome.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (outcome.error);
+  g_assert_true (outcome.ok);
+}
+
+static void
+detach (Fixture *fx, XdClassId klass, const char *port, const char *vm)
+{
+  Outcome outcome = { 0 };
+
+  xd_engine_detach_async (fx->engine, klass, "sys-usb", port, vm, NULL, detach_cb, &outcome);
+  while (!outcome.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (outcome.error);
+  g_assert_true (outcome.ok);
+}
+
+static const Record *
+last_record (Fixture *fx)
+{
+  guint n = server_count (fx->server);
+
+  g_assert_cmpuint (n, >, 0);
+  return server_record (fx->server, n - 1);
+}
+
+/* ---- tests ---- */
+
+static void
+test_lifecycle (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+  guint sdb_id, n;
+
+  /* The demo host's devices were there before the notifier: no news. */
+  settle ();
+  g_assert_cmpuint (server_count (fx->server), ==, 0);
+
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  r = last_record (fx);
+  g_assert_cmpstr (r->app_name, ==, "Devices");
+  g_assert_cmpstr (r->summary, ==, "Device available");
+  g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) is available.");
+  g_assert_cmpuint (r->replaces_id, ==, 0);
+  g_assert_cmpint (r->expire_timeout, ==, -1);
+  sdb_id = r->id;
+
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was attached to work.");
+  g_assert_cmpuint (r->replaces_id, ==, sdb_id);
+
+  /* Another device has a bubble of its own; USB ports are shown with dots. */
+  attach (fx, XD_CLASS_USB, "2-1_3", "vault");
+  wait_for (fx, "device-changed 1/usb/2-1_3 holders=1");
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  g_assert_cmpstr (r->body, ==, "sys-usb:2-1.3 (Logitech USB Receiver) was attached to vault.");
+  g_assert_cmpuint (r->replaces_id, ==, 0);
+  g_assert_cmpuint (r->id, !=, sdb_id);
+
+  detach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=0");
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device detached");
+  g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was detached from work.");
+  g_assert_cmpuint (r->replaces_id, ==, sdb_id);
+
+  unpublish (fx, "block", "sdb");
+  wait_for (fx, "device-removed 1/block/sdb");
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device removed");
+  g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) has been removed.");
+  g_assert_cmpuint (r->replaces_id, ==, sdb_id);
+
+  /* Exactly one notification per event, and none for anything else. */
+  n = server_count (fx->server);
+  settle ();
+  g_assert_cmpuint (server_count (fx->server), ==, n);
+  g_assert_cmpuint (n, ==, 5);
+  g_assert_cmpuint (fx->messages, ==, 0);
+}
+
+/* A change made by another process (xen-device) reaches the notifier the
+ * same way: through xenstore. */
+static void
+test_command_line (Fixture *fx, gconstpointer data)
+{
+  const char *argv[]
+    = { g_getenv ("XD_XEN_DEVICE"), "block", "detach", "work", "sys-usb:sda1", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  const Record *r;
+  int status;
+
+  g_assert_nonnull (argv[0]);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  if (WEXITSTATUS (status) != 0)
+    g_error ("xen-device failed: %s", err);
+
+  wait_for (fx, "device-changed 1/block/sda1 holders=0");
+  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device detached");
+  g_assert_cmpstr (r->body, ==,
+                   "sys-usb:sda1 (SanDisk Cruzer Blade (partition 1)) was detached from work.");
+}
+
+static void
+test_availability_off (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+
+  g_settings_set_boolean (fx->settings, "notify-availability", FALSE);
+
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  g_assert_cmpuint (server_count (fx->server), ==, 0);
+
+  /* Attaching and detaching are still told. */
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  detach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=0");
+  g_assert_cmpuint (server_count (fx->server), ==, 2);
+
+  unpublish (fx, "block", "sdb");
+  wait_for (fx, "device-removed 1/block/sdb");
+  settle ();
+  g_assert_cmpuint (server_count (fx->server), ==, 2);
+}
+
+static void
+test_escaped (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+
+  publish (fx, "block", "sdc", "<b>x</b> & <a href=\"https://evil.example/\">click</a> 'me'");
+  wait_for (fx, "device-added 1/block/sdc");
+  r = last_record (fx);
+  g_assert_cmpstr (r->body, ==,
+                   "sys-usb:sdc (&lt;b&gt;x&lt;/b&gt; &amp; &lt;a "
+                   "href=&quot;https://evil.example/&quot;&gt;click&lt;/a&gt; &apos;me&apos;) is "
+                   "available.");
+}
+
+static void
+test_error (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+  guint device_id, error_id;
+
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  device_id = last_record (fx)->id;
+  g_assert_cmpint (last_record (fx)->urgency, !=, 2);
+
+  xd_notifier_error (fx->notifier, "Error", "Attaching sys-usb:sdb to work failed: <timeout>");
+  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Error");
+  g_assert_cmpstr (r->body, ==, "Attaching sys-usb:sdb to work failed: &lt;timeout&gt;");
+  g_assert_cmpuint (r->replaces_id, ==, 0);
+  g_assert_cmpuint (r->id, !=, device_id);
+  g_assert_cmpint (r->urgency, ==, 2 /* critical */);
+  error_id = r->id;
+
+  /* The device's next event replaces its own bubble, not the error. */
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  g_assert_cmpuint (r->replaces_id, ==, device_id);
+
+  /* And a second error does not replace the first. */
+  xd_notifier_error (fx->notifier, "Error", "again");
+  r = last_record (fx);
+  g_assert_cmpuint (r->replaces_id, ==, 0);
+  g_assert_cmpuint (r->id, !=, error_id);
+  g_assert_cmpuint (r->id, !=, device_id);
+}
+
+static void
+test_no_server (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  g_assert_cmpuint (fx->messages, ==, 1);
+
+  /* Logged once, not at every event; nothing crashes. */
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  xd_notifier_error (fx->notifier, "Error", "nobody will see this");
+  g_assert_cmpuint (fx->messages, ==, 1);
+
+  /* A server that turns up later gets the next event. */
+  fx->server = server_start (default_caps);
+  detach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=0");
+  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device detached");
+  g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was detached from work.");
+  g_assert_cmpuint (fx->messages, ==, 1);
+}
+
+/* A server that shows no body (an on-screen display) gets the sentence as
+ * the summary, unescaped: summaries are never markup. */
+static void
+test_summary_only (Fixture *fx, gconstpointer data)
+{
+  const Record *r;
+
+  publish (fx, "block", "sdc", "A & B");
+  wait_for (fx, "device-added 1/block/sdc");
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "sys-usb:sdc (A & B) is available.");
+  g_assert_cmpstr (r->body, ==, "");
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* One private session bus for the whole run; each test brings its own
+   * notification server onto it (or none). */
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+
+#define ADD(path, params, func)                                                                    \
+  g_test_add (path, Fixture, params, fixture_setup, func, fixture_teardown)
+  ADD ("/xd/notifier/lifecycle", &with_server, test_lifecycle);
+  ADD ("/xd/notifier/command-line", &with_server, test_command_line);
+  ADD ("/xd/notifier/availability-off", &with_server, test_availability_off);
+  ADD ("/xd/notifier/escaped", &with_server, test_escaped);
+  ADD ("/xd/notifier/error", &with_server, test_error);
+  ADD ("/xd/notifier/no-server", &without_server, test_no_server);
+  ADD ("/xd/notifier/summary-only", &summary_only, test_summary_only);
+#undef ADD
+  status = g_test_run ();
+
+  g_test_dbus_down (bus);
+  g_object_unref (bus);
+  return status;
+}
