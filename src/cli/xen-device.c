@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,8 @@ main (int argc, char **argv)
   XdClassId klass;
 
   setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, XD_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   g_log_set_writer_func (log_writer, NULL, NULL);
 
   if (argc < 2)

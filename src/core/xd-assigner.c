@@ -3,6 +3,7 @@
 
 #include "xd-assigner.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "xd-assignments.h"
@@ -60,9 +61,10 @@ fail (XdAssigner *self, const char *vm, guint domid, const char *device, gboolea
       /* qvm-device's promise: a VM whose required device is unavailable
        * does not run. */
       if (xd_toolstack_stop_vm (toolstack, domid, &error))
-        full = g_strdup_printf ("%s; %s was stopped because the device is required", message, vm);
+        full
+          = g_strdup_printf (_ ("%s; %s was stopped because the device is required"), message, vm);
       else
-        full = g_strdup_printf ("%s; stopping %s failed too: %s", message, vm, error->message);
+        full = g_strdup_printf (_ ("%s; stopping %s failed too: %s"), message, vm, error->message);
     }
   else
     full = g_strdup (message);
@@ -114,7 +116,7 @@ apply_vm (XdAssigner *self, XdVm *vm)
         continue; /* the toolstack gives PCI devices at the VM's creation */
       if (!backend || !xd_engine_lookup_device (self->engine, a->klass, backend->domid, a->port))
         {
-          g_autofree char *message = g_strdup_printf ("%s is not available (%s)", device,
+          g_autofree char *message = g_strdup_printf (_ ("%s is not available (%s)"), device,
                                                       backend ? "the device is not there"
                                                               : "its backend VM is not running");
           fail (self, vm->name, vm->domid, device, a->required, message);

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -261,7 +262,7 @@ check_running (XdStore *store, XdStoreTxn txn, guint domid, const char *name, GE
 
   if (domid == 0 || (live && strcmp (live, name) == 0))
     return TRUE;
-  g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "%s is not running", name);
+  g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, _ ("%s is not running"), name);
   return FALSE;
 }
 
@@ -320,7 +321,7 @@ free_frontend_dev (XdStore *store, XdStoreTxn txn, guint frontend, GError **erro
       if (!used || !g_strv_contains ((const char *const *) used, devid))
         return g_strdup (name);
     }
-  g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "no free frontend device (xvdi to xvdz)");
+  g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, _ ("no free frontend device (xvdi to xvdz)"));
   return NULL;
 }
 
@@ -350,13 +351,13 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
   *result = CHECK_PROCEED;
   if (op->frontend == 0)
     {
-      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "devices are never attached to dom0");
+      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, _ ("devices are never attached to dom0"));
       return FALSE;
     }
   if (op->frontend == op->backend)
     {
       g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
-                   "%s cannot be attached to %s, its own backend", label, op->frontend_name);
+                   _ ("%s cannot be attached to %s, its own backend"), label, op->frontend_name);
       return FALSE;
     }
   if (!check_running (store, txn, op->frontend, op->frontend_name, error))
@@ -400,7 +401,7 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
         }
       if (op->klass != XD_CLASS_MIC)
         {
-          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s is already attached to %s", label,
+          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, _ ("%s is already attached to %s"), label,
                        holder_name (store, txn, holder->frontend, name));
           return FALSE;
         }
@@ -417,8 +418,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
     }
   if (claimed_by != G_MAXUINT && op->klass != XD_CLASS_MIC)
     {
-      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s is being attached to %s right now", label,
-                   holder_name (store, txn, claimed_by, name));
+      g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, _ ("%s is being attached to %s right now"),
+                   label, holder_name (store, txn, claimed_by, name));
       return FALSE;
     }
 
@@ -446,19 +447,19 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
           XdAttachment *holder = holders->pdata[i];
           if (strcmp (holder->port, other) == 0)
             {
-              g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
-                           "%s:%s is attached to %s; a disk and its partitions are never attached "
-                           "at the same time",
-                           op->backend_name, other,
-                           holder_name (store, txn, holder->frontend, name));
+              g_set_error (
+                error, XD_ERROR, XD_ERROR_REFUSED,
+                _ ("%s:%s is attached to %s; a disk and its partitions are never attached "
+                   "at the same time"),
+                op->backend_name, other, holder_name (store, txn, holder->frontend, name));
               return FALSE;
             }
         }
       if (other_claimer != G_MAXUINT)
         {
           g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
-                       "%s:%s is being attached to %s right now; a disk and its partitions are "
-                       "never attached at the same time",
+                       _ ("%s:%s is being attached to %s right now; a disk and its partitions are "
+                          "never attached at the same time"),
                        op->backend_name, other, holder_name (store, txn, other_claimer, name));
           return FALSE;
         }
@@ -476,14 +477,14 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
       if (xd_vbd_devid_from_name (dev) < 0)
         {
           g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
-                       "frontend-dev must be xvd followed by "
-                       "one or two letters, not “%s”",
+                       _ ("frontend-dev must be xvd followed by "
+                          "one or two letters, not “%s”"),
                        dev);
           return FALSE;
         }
       if (present)
         {
-          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, "%s already has a disk %s",
+          g_set_error (error, XD_ERROR, XD_ERROR_REFUSED, _ ("%s already has a disk %s"),
                        op->frontend_name, dev);
           return FALSE;
         }
@@ -582,12 +583,12 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   if (!claimed)
     {
       g_task_return_new_error (task, XD_ERROR, XD_ERROR_FAILED,
-                               "xenstore kept changing under the attach; try again");
+                               _ ("xenstore kept changing under the attach; try again"));
       return;
     }
 
   if (!op->toolstack)
-    ok = (g_set_error (&error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no toolstack to attach with"),
+    ok = (g_set_error (&error, XD_ERROR, XD_ERROR_UNAVAILABLE, _ ("no toolstack to attach with")),
           FALSE);
   else
     ok = xd_toolstack_attach (op->toolstack, &request, xd_engine_operation_timeout (), cancellable,
@@ -598,7 +599,7 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   if (!ok)
     {
       g_autofree char *label = device_label (op);
-      g_prefix_error (&error, "attaching %s to %s failed: ", label, op->frontend_name);
+      g_prefix_error (&error, _ ("attaching %s to %s failed: "), label, op->frontend_name);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -651,14 +652,14 @@ xd_engine_attach_async (XdEngine *self, XdClassId klass, const char *backend, co
   if (klass == XD_CLASS_PCI)
     {
       g_task_return_new_error (task, XD_ERROR, XD_ERROR_REFUSED,
-                               "PCI devices are attached only at a VM's start: use --persistent "
-                               "and restart the VM");
+                               _ ("PCI devices are attached only at a VM's start: use --persistent "
+                                  "and restart the VM"));
       return;
     }
   if (!xd_validate_port (klass, port) || !resolve_names (self, op, backend, vm, &error))
     {
       if (!error)
-        g_set_error (&error, XD_ERROR, XD_ERROR_INVALID, "invalid device id");
+        g_set_error (&error, XD_ERROR, XD_ERROR_INVALID, _ ("invalid device id"));
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -687,7 +688,7 @@ detach_one (OpData *op, XdStore *store, XdAttachment *attachment, GCancellable *
     }
   if (!op->toolstack)
     {
-      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no toolstack to detach with");
+      g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, _ ("no toolstack to detach with"));
       return FALSE;
     }
   return xd_toolstack_detach (op->toolstack, attachment, xd_engine_operation_timeout (),
@@ -721,7 +722,7 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       if (targets->len == 0)
         {
           g_autofree char *label = device_label (op);
-          g_task_return_new_error (task, XD_ERROR, XD_ERROR_REFUSED, "%s is not attached to %s",
+          g_task_return_new_error (task, XD_ERROR, XD_ERROR_REFUSED, _ ("%s is not attached to %s"),
                                    label, op->frontend_name);
           return;
         }
@@ -753,8 +754,8 @@ detach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       if (!detach_one (op, store, attachment, cancellable, &error))
         {
           g_autofree char *port = xd_port_to_display (attachment->klass, attachment->port);
-          g_prefix_error (&error, "detaching %s from %s failed: ", port ? port : attachment->port,
-                          op->frontend_name);
+          g_prefix_error (&error, _ ("detaching %s from %s failed: "),
+                          port ? port : attachment->port, op->frontend_name);
           g_task_return_error (task, g_steal_pointer (&error));
           return;
         }
@@ -781,7 +782,7 @@ xd_engine_detach_async (XdEngine *self, XdClassId klass, const char *backend, co
   if ((port && !xd_validate_port (klass, port)) || !resolve_names (self, op, backend, vm, &error))
     {
       if (!error)
-        g_set_error (&error, XD_ERROR, XD_ERROR_INVALID, "invalid device id");
+        g_set_error (&error, XD_ERROR, XD_ERROR_INVALID, _ ("invalid device id"));
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
