@@ -48,8 +48,8 @@ static void
 log_device (Fixture *fx, const char *what, XdDevice *device)
 {
   g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log, g_strdup_printf ("%s %s holders=%u", what, key,
-                                             device->attachments->len));
+  g_ptr_array_add (fx->log,
+                   g_strdup_printf ("%s %s holders=%u", what, key, device->attachments->len));
 }
 
 static void
@@ -137,11 +137,37 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_ptr_array_set_size (fx->log, 0);
 }
 
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Drops the last reference to @object and checks that it goes within a few
+ * seconds: an operation still running, or a handler left connected, would
+ * keep it (and its watches, firing into a dead fixture) alive. The engine may
+ * still be finishing work of its own, such as releasing what a stopped VM
+ * held, so the main loop runs meanwhile. */
+static void
+finalize_soon (gpointer object)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (5000, timeout_cb, &timed_out);
+
+  g_object_add_weak_pointer (object, &object);
+  g_object_unref (object);
+  while (object && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (object);
+  g_source_remove (id);
+}
+
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
-  g_assert_finalize_object (fx->menu);
-  g_assert_finalize_object (fx->engine);
+  finalize_soon (g_steal_pointer (&fx->menu));
+  finalize_soon (g_steal_pointer (&fx->engine));
   g_clear_pointer (&fx->host, xd_sim_host_free);
   g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
   g_ptr_array_unref (fx->log);
@@ -149,13 +175,6 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 }
 
 /* ---- waiting ---- */
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
 
 static gboolean
 array_contains (GPtrArray *array, const char *entry)
@@ -194,6 +213,24 @@ static void
 wait_finished (Fixture *fx, const char *entry)
 {
   wait_in (fx->finished, entry);
+}
+
+/* Returns once the engine has read every change made to the store so far:
+ * xenstored delivers one connection's watch events in order, so when a
+ * marker device written now has come and gone, so has everything before. */
+static void
+sync_engine (Fixture *fx)
+{
+  static const char *const kv[] = { "desc", "marker", NULL };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (xd_sim_host_publish_device (fx->host, 5, "usb", "9-9", kv, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-added 5/usb/9-9 holders=0");
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, 5, "usb", "9-9", &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-removed 5/usb/9-9 holders=0");
+  g_ptr_array_set_size (fx->log, 0);
 }
 
 /* Runs the main loop for @ms. */
@@ -296,8 +333,8 @@ label_is_bold (GtkLabel *label)
       g_assert_cmpstr (gtk_label_get_label (label), ==, gtk_label_get_text (label));
       return FALSE;
     }
-  g_assert_true (pango_parse_markup (gtk_label_get_label (label), -1, 0, &attrs, &text, NULL,
-                                     &error));
+  g_assert_true (
+    pango_parse_markup (gtk_label_get_label (label), -1, 0, &attrs, &text, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (text, ==, gtk_label_get_text (label));
   list = pango_attr_list_get_attributes (attrs);
@@ -385,28 +422,35 @@ assert_dump (Fixture *fx, const char *expected)
   "  item \"untrusted\"\n"                                                                         \
   "  item \"vault\"\n"                                                                             \
   "  item \"work\"\n"
-static const char demo_dump[]
-  = "item \"Block devices\" insensitive\n"
-    "item \"dom0:sr0 — DVD-ROM, 4.7\u00a0GB\" icon=drive-removable-media\n" SUB_DOM0
-    "item \"sys-usb:sda — SanDisk Cruzer Blade, 16.0\u00a0GB\" icon=drive-removable-media\n" SUB_SYS_USB
-    "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB (attached to work)\" bold "
-    "icon=drive-removable-media\n"
-    "  item \"personal\"\n"
-    "  item \"untrusted\"\n"
-    "  item \"vault\"\n"
-    "  item \"work\" bold icon=media-eject\n"
-    "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
-    "icon=drive-removable-media\n" SUB_SYS_USB "separator\n"
-    "item \"Microphones\" insensitive\n"
-    "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n" SUB_DOM0 "separator\n"
-    "item \"USB devices\" insensitive\n"
-    "item \"sys-usb:2-1 — SanDisk Cruzer Blade\" icon=media-removable\n" SUB_SYS_USB
-    "item \"sys-usb:2-1.3 — Logitech USB Receiver\" icon=media-removable\n" SUB_SYS_USB;
+/* clang-format off */
+static const char demo_dump[] =
+  "item \"Block devices\" insensitive\n"
+  "item \"dom0:sr0 — DVD-ROM, 4.7\u00a0GB\" icon=drive-removable-media\n"
+  SUB_DOM0
+  "item \"sys-usb:sda — SanDisk Cruzer Blade, 16.0\u00a0GB\" icon=drive-removable-media\n"
+  SUB_SYS_USB
+  "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB (attached to work)\" bold icon=drive-removable-media\n"
+  "  item \"personal\"\n"
+  "  item \"untrusted\"\n"
+  "  item \"vault\"\n"
+  "  item \"work\" bold icon=media-eject\n"
+  "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" icon=drive-removable-media\n"
+  SUB_SYS_USB
+  "separator\n"
+  "item \"Microphones\" insensitive\n"
+  "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n"
+  SUB_DOM0
+  "separator\n"
+  "item \"USB devices\" insensitive\n"
+  "item \"sys-usb:2-1 — SanDisk Cruzer Blade\" icon=media-removable\n"
+  SUB_SYS_USB
+  "item \"sys-usb:2-1.3 — Logitech USB Receiver\" icon=media-removable\n"
+  SUB_SYS_USB;
+/* clang-format on */
 
 /* Expected dumps are the demo's with lines edited: each @old (one or more
  * whole lines) must occur exactly once and is replaced by @new. */
-static char *
-edit (const char *dump_text, ...) G_GNUC_NULL_TERMINATED;
+static char *edit (const char *dump_text, ...) G_GNUC_NULL_TERMINATED;
 
 static char *
 edit (const char *dump_text, ...)
@@ -457,7 +501,8 @@ find_vm_item (Fixture *fx, const char *row_prefix, const char *vm)
   for (GList *l = children; l; l = l->next)
     {
       GtkWidget *label = find_child (l->data, GTK_TYPE_LABEL);
-      if (gtk_widget_get_visible (l->data) && strcmp (gtk_label_get_text (GTK_LABEL (label)), vm) == 0)
+      if (gtk_widget_get_visible (l->data)
+          && strcmp (gtk_label_get_text (GTK_LABEL (label)), vm) == 0)
         return l->data;
     }
   g_error ("no %s in the submenu of “%s”", vm, row_prefix);
@@ -498,7 +543,8 @@ test_device_added_removed (Fixture *fx, gconstpointer data)
   g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "3-2", kv, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-added 1/usb/3-2 holders=0");
-  added = edit (demo_dump, "item \"sys-usb:2-1.3 — Logitech USB Receiver\" icon=media-removable\n" SUB_SYS_USB,
+  added = edit (demo_dump,
+                "item \"sys-usb:2-1.3 — Logitech USB Receiver\" icon=media-removable\n" SUB_SYS_USB,
                 "item \"sys-usb:2-1.3 — Logitech USB Receiver\" icon=media-removable\n" SUB_SYS_USB
                 "item \"sys-usb:3-2 — Yubico YubiKey — NEW\" icon=media-removable\n" SUB_SYS_USB,
                 NULL);
@@ -537,16 +583,17 @@ test_engine_attach_detach (Fixture *fx, gconstpointer data)
 
   engine_attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal");
   wait_for (fx, "device-changed 1/block/sda2 holders=1");
-  attached = edit (demo_dump,
-                   "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
-                   "icon=drive-removable-media\n" SUB_SYS_USB,
-                   "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
-                   "personal)\" bold icon=drive-removable-media\n"
-                   "  item \"personal\" bold icon=media-eject\n"
-                   "  item \"untrusted\"\n"
-                   "  item \"vault\"\n"
-                   "  item \"work\"\n",
-                   NULL);
+  attached
+    = edit (demo_dump,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+            "icon=drive-removable-media\n" SUB_SYS_USB,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
+            "personal)\" bold icon=drive-removable-media\n"
+            "  item \"personal\" bold icon=media-eject\n"
+            "  item \"untrusted\"\n"
+            "  item \"vault\"\n"
+            "  item \"work\"\n",
+            NULL);
   assert_dump (fx, attached);
   summary = xd_tray_menu_dup_summary (fx->menu);
   g_assert_cmpstr (summary, ==, "7 devices, 2 attached");
@@ -613,31 +660,33 @@ test_click (Fixture *fx, gconstpointer data)
 
   /* Attach: while it runs the row says so and its VMs cannot be clicked. */
   click (fx, "sys-usb:sda2 ", "personal");
-  busy = edit (demo_dump,
-               "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
-               "icon=drive-removable-media\n" SUB_SYS_USB,
-               "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB — attaching to "
-               "personal…\" icon=drive-removable-media\n"
-               "  item \"personal\" insensitive\n"
-               "  item \"untrusted\" insensitive\n"
-               "  item \"vault\" insensitive\n"
-               "  item \"work\" insensitive\n",
-               NULL);
+  busy
+    = edit (demo_dump,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+            "icon=drive-removable-media\n" SUB_SYS_USB,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB — attaching to "
+            "personal…\" icon=drive-removable-media\n"
+            "  item \"personal\" insensitive\n"
+            "  item \"untrusted\" insensitive\n"
+            "  item \"vault\" insensitive\n"
+            "  item \"work\" insensitive\n",
+            NULL);
   assert_dump (fx, busy);
   /* A second click while it runs starts nothing. */
   click (fx, "sys-usb:sda2 ", "vault");
   wait_finished (fx, "attach sys-usb:sda2 personal ok");
   wait_for (fx, "device-changed 1/block/sda2 holders=1");
-  attached = edit (demo_dump,
-                   "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
-                   "icon=drive-removable-media\n" SUB_SYS_USB,
-                   "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
-                   "personal)\" bold icon=drive-removable-media\n"
-                   "  item \"personal\" bold icon=media-eject\n"
-                   "  item \"untrusted\"\n"
-                   "  item \"vault\"\n"
-                   "  item \"work\"\n",
-                   NULL);
+  attached
+    = edit (demo_dump,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+            "icon=drive-removable-media\n" SUB_SYS_USB,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
+            "personal)\" bold icon=drive-removable-media\n"
+            "  item \"personal\" bold icon=media-eject\n"
+            "  item \"untrusted\"\n"
+            "  item \"vault\"\n"
+            "  item \"work\"\n",
+            NULL);
   assert_dump (fx, attached);
   g_assert_cmpuint (fx->finished->len, ==, 1);
 
@@ -651,6 +700,7 @@ test_click (Fixture *fx, gconstpointer data)
    * attached to personal. */
   click (fx, "sys-usb:sda1 ", "personal");
   wait_finished (fx, "attach sys-usb:sda1 personal ok");
+  wait_for (fx, "device-changed 1/block/sda1 holders=1");
   moved = edit (demo_dump,
                 "(attached to work)\" bold icon=drive-removable-media\n"
                 "  item \"personal\"\n"
@@ -671,15 +721,16 @@ test_click (Fixture *fx, gconstpointer data)
   click (fx, "dom0:mic ", "personal");
   wait_finished (fx, "attach dom0:mic personal ok");
   wait_for (fx, "device-changed 0/mic/mic holders=2");
-  mic = edit (moved, "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n" SUB_DOM0,
-              "item \"dom0:mic — Internal microphone (attached to work, personal)\" bold "
-              "icon=audio-input-microphone\n"
-              "  item \"personal\" bold icon=media-eject\n"
-              "  item \"sys-usb\"\n"
-              "  item \"untrusted\"\n"
-              "  item \"vault\"\n"
-              "  item \"work\" bold icon=media-eject\n",
-              NULL);
+  mic
+    = edit (moved, "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n" SUB_DOM0,
+            "item \"dom0:mic — Internal microphone (attached to work, personal)\" bold "
+            "icon=audio-input-microphone\n"
+            "  item \"personal\" bold icon=media-eject\n"
+            "  item \"sys-usb\"\n"
+            "  item \"untrusted\"\n"
+            "  item \"vault\"\n"
+            "  item \"work\" bold icon=media-eject\n",
+            NULL);
   assert_dump (fx, mic);
 }
 
@@ -694,16 +745,19 @@ test_failure (Fixture *fx, gconstpointer data)
                                                            "attaching sys-usb:sda2 to personal "
                                                            "failed: "));
   xd_toolstack_sim_set_fault (fx->toolstack, XD_SIM_FAULT_NONE);
+  /* The toolstack removed what it wrote before the operation returned; the
+   * engine may not have read that yet. */
+  sync_engine (fx);
   /* No busy text, nothing attached, every VM clickable again. */
   assert_dump (fx, demo_dump);
 
-  /* A refused move stops before attaching: sda is the disk of sda1, which
-   * work holds, so detaching nothing and attaching sda must fail, and the
-   * menu reports it. */
+  /* A refusal: sda is the disk of sda1, which work holds, so attaching it
+   * anywhere fails; the menu reports it and shows nothing changed. */
   click (fx, "sys-usb:sda ", "personal");
   while (fx->finished->len < 2)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (g_str_has_suffix (fx->finished->pdata[1], " ok"));
+  sync_engine (fx);
   assert_dump (fx, demo_dump);
 }
 
@@ -744,8 +798,7 @@ test_hostile (Fixture *fx, gconstpointer data)
   /* A long description is cut at 64 characters, the last being "…". */
   long_desc = g_strnfill (100, 'A');
   long_kv[1] = long_desc;
-  g_assert_true (
-    xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "4-4", long_kv, &error));
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "4-4", long_kv, &error));
   wait_for (fx, "device-added 1/usb/4-4 holders=0");
   xd_tray_menu_flush (fx->menu);
   {
