@@ -29,5 +29,9 @@ GtkMenu *xd_tray_menu_get_menu (XdTrayMenu *self);
 char *xd_tray_menu_dup_summary (XdTrayMenu *self);
 /* Applies pending updates now (tests, and before the menu pops up). */
 void xd_tray_menu_flush (XdTrayMenu *self);
+/* How long a device that appeared while the menu ran is marked "NEW"
+ * (default 120 s; tests shorten it). Devices present at the menu's first
+ * update, which runs once the engine has loaded, are never marked. */
+void xd_tray_menu_set_new_seconds (XdTrayMenu *self, guint seconds);
 
 G_END_DECLS

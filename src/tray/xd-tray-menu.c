@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-tray-menu.h"
+
+#include <glib/gi18n.h>
+
+#include "core/xd-validate.h"
+#include "xd-tray-row.h"
+
+/* The menu is handed to AppIndicator once and edited in place: dbusmenu
+ * mirrors each insert, removal and property change, so nothing here ever
+ * rebuilds the menu. Engine signals only mark sections dirty; one idle
+ * callback brings the dirty sections up to date (as nm-applet and
+ * ayatana-indicator-power coalesce theirs). */
+
+#define DEFAULT_NEW_SECONDS 120
+
+enum
+{
+  SECTION_BLOCK,
+  SECTION_MIC,
+  SECTION_USB,
+  N_SECTIONS
+};
+
+typedef struct
+{
+  XdClassId klass;
+  GtkWidget *header;
+  GtkWidget *none;
+  GtkWidget *separator; /* after the section; NULL for the last */
+  /* XdTrayRow *, in menu order (the engine's: backend name, then port). */
+  GPtrArray *rows;
+  gboolean dirty;
+  guint n_devices;
+  guint n_attached;
+} Section;
+
+/* An operation a click started: detach from each VM in @detach_from, then
+ * attach to @vm if @attach. */
+typedef struct
+{
+  XdTrayMenu *self; /* a reference */
+  XdClassId klass;
+  guint backend_domid;
+  char *backend;
+  char *port;
+  char *key;
+  char *display; /* "sys-usb:2-1.3" */
+  char *vm;
+  gboolean attach;
+  GStrv detach_from;
+  guint next;
+  XdTrayRowBusy phase;
+  char *phase_vm;
+} Operation;
+
+struct _XdTrayMenu
+{
+  GObject parent_instance;
+
+  XdEngine *engine;
+  GtkMenu *menu;
+  Section sections[N_SECTIONS];
+  /* Device key -> XdTrayRow * (owned by the sections' arrays). */
+  GHashTable *rows;
+  /* Device key -> when it appeared (monotonic µs), for devices that appeared
+   * while the menu ran and are still new. */
+  GHashTable *appeared;
+  /* Device key -> Operation * in progress. */
+  GHashTable *operations;
+
+  guint update_id;
+  guint new_timer_id;
+  gint64 new_timer_due;
+  guint new_seconds;
+  /* FALSE until the first update: devices seen before it are those present
+   * at start-up, which are never "new". */
+  gboolean started;
+  char *summary;
+};
+
+enum
+{
+  SIGNAL_SUMMARY_CHANGED,
+  SIGNAL_OPERATION_FINISHED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (XdTrayMenu, xd_tray_menu, G_TYPE_OBJECT)
+
+static void update (XdTrayMenu *self);
+static void operation_step (Operation *op);
+
+/* ---- scheduling ---- */
+
+static gboolean
+update_cb (gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+
+  self->update_id = 0;
+  update (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_update (XdTrayMenu *self)
+{
+  if (self->update_id == 0)
+    self->update_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, update_cb, self, NULL);
+}
+
+static void
+mark_class_dirty (XdTrayMenu *self, XdClassId klass)
+{
+  for (guint s = 0; s < N_SECTIONS; s++)
+    if (self->sections[s].klass == klass)
+      {
+        self->sections[s].dirty = TRUE;
+        schedule_update (self);
+      }
+}
+
+static void
+mark_all_dirty (XdTrayMenu *self)
+{
+  for (guint s = 0; s < N_SECTIONS; s++)
+    self->sections[s].dirty = TRUE;
+  schedule_update (self);
+}
+
+static void
+mark_key_dirty (XdTrayMenu *self, const char *key)
+{
+  XdTrayRow *row = g_hash_table_lookup (self->rows, key);
+
+  if (row)
+    mark_class_dirty (self, xd_tray_row_get_class (row));
+}
+
+/* ---- engine signals ---- */
+
+static void
+device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+
+  if (self->started)
+    {
+      gint64 *when = g_new (gint64, 1);
+      *when = g_get_monotonic_time ();
+      g_hash_table_replace (self->appeared,
+                            xd_device_key (device->klass, device->backend, device->port), when);
+    }
+  mark_class_dirty (self, device->klass);
+}
+
+static void
+device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  mark_class_dirty (user_data, device->klass);
+}
+
+static void
+device_removed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+
+  g_hash_table_remove (self->appeared, key);
+  mark_class_dirty (self, device->klass);
+}
+
+static void
+vm_changed_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
+{
+  /* Every submenu lists the running VMs. */
+  mark_all_dirty (user_data);
+}
+
+/* ---- the "new" mark ---- */
+
+static gint64
+new_period_us (XdTrayMenu *self)
+{
+  return (gint64) self->new_seconds * G_USEC_PER_SEC;
+}
+
+static gboolean
+new_timer_cb (gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+
+  self->new_timer_id = 0;
+  self->new_timer_due = 0;
+  update (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Drops the marks that have expired and sets one timer for the next expiry
+ * (not one per device). */
+static void
+expire_new_marks (XdTrayMenu *self, gint64 now)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  gint64 next_due = G_MAXINT64;
+
+  g_hash_table_iter_init (&iter, self->appeared);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gint64 due = *(gint64 *) value + new_period_us (self);
+      if (due <= now)
+        {
+          mark_key_dirty (self, key);
+          g_hash_table_iter_remove (&iter);
+        }
+      else
+        next_due = MIN (next_due, due);
+    }
+
+  if (next_due == self->new_timer_due)
+    return;
+  g_clear_handle_id (&self->new_timer_id, g_source_remove);
+  self->new_timer_due = 0;
+  if (next_due != G_MAXINT64)
+    {
+      /* Round up: firing early would only set the same timer again. */
+      guint ms = (guint) ((next_due - now + 999) / 1000);
+      self->new_timer_id = g_timeout_add (ms, new_timer_cb, self);
+      self->new_timer_due = next_due;
+    }
+}
+
+/* ---- updating ---- */
+
+static void row_vm_activated_cb (XdTrayRow *row, const char *vm, gboolean holder,
+                                 gpointer user_data);
+
+static void
+update_row (XdTrayMenu *self, XdTrayRow *row, XdDevice *device, GPtrArray *vms)
+{
+  g_autoptr (GPtrArray) holders = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) offered = g_ptr_array_new ();
+  Operation *op = g_hash_table_lookup (self->operations, xd_tray_row_get_key (row));
+  char buf[32];
+  XdTrayRowState state = { 0 };
+
+  for (guint i = 0; i < device->attachments->len; i++)
+    {
+      const XdAttachment *a = device->attachments->pdata[i];
+      g_ptr_array_add (holders, g_strdup (xd_engine_vm_name (self->engine, a->frontend, buf)));
+    }
+  g_ptr_array_add (holders, NULL);
+  /* Never dom0, never the device's own backend. */
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const XdVm *vm = vms->pdata[i];
+      if (vm->domid != 0 && vm->domid != device->backend)
+        g_ptr_array_add (offered, vms->pdata[i]);
+    }
+
+  state.device = device;
+  state.backend_name = xd_engine_vm_name (self->engine, device->backend, buf);
+  state.holders = (const char *const *) holders->pdata;
+  state.is_new = g_hash_table_contains (self->appeared, xd_tray_row_get_key (row));
+  state.busy = op ? op->phase : XD_TRAY_ROW_IDLE;
+  state.busy_vm = op ? op->phase_vm : NULL;
+  state.vms = offered;
+  xd_tray_row_update (row, &state);
+}
+
+static guint
+menu_position (XdTrayMenu *self, GtkWidget *item)
+{
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
+  return (guint) g_list_index (children, item);
+}
+
+/* Brings one section up to date with the engine: rows of devices still
+ * there are updated in place, new rows inserted where they belong, rows of
+ * devices gone removed. */
+static void
+update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
+{
+  g_autoptr (GPtrArray) devices = xd_engine_get_devices (self->engine, section->klass);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_full (devices->len, NULL);
+  g_autoptr (GPtrArray) widgets = g_ptr_array_new ();
+  g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+
+  section->n_devices = devices->len;
+  section->n_attached = 0;
+  for (guint i = 0; i < devices->len; i++)
+    {
+      XdDevice *device = devices->pdata[i];
+      g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+      XdTrayRow *row = g_hash_table_lookup (self->rows, key);
+
+      if (!row)
+        {
+          row = xd_tray_row_new (device->klass, device->backend, device->port, row_vm_activated_cb,
+                                 self);
+          g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
+        }
+      update_row (self, row, device, vms);
+      if (xd_device_is_attached (device))
+        section->n_attached++;
+      g_hash_table_add (keep, (gpointer) xd_tray_row_get_key (row));
+      g_ptr_array_add (rows, row);
+      g_ptr_array_add (widgets, xd_tray_row_get_item (row));
+    }
+
+  for (guint i = 0; i < section->rows->len; i++)
+    {
+      XdTrayRow *row = section->rows->pdata[i];
+      if (!g_hash_table_contains (keep, xd_tray_row_get_key (row)))
+        {
+          g_hash_table_remove (self->rows, xd_tray_row_get_key (row));
+          xd_tray_row_free (row);
+        }
+    }
+  g_ptr_array_unref (section->rows);
+  section->rows = g_steal_pointer (&rows);
+
+  xd_tray_shell_place (GTK_MENU_SHELL (self->menu), menu_position (self, section->header) + 1,
+                       (GtkWidget *const *) widgets->pdata, widgets->len);
+  gtk_widget_set_visible (section->none, devices->len == 0);
+  section->dirty = FALSE;
+}
+
+static void
+update_summary (XdTrayMenu *self)
+{
+  g_autofree char *summary = xd_tray_menu_dup_summary (self);
+
+  if (g_strcmp0 (summary, self->summary) == 0)
+    return;
+  g_free (self->summary);
+  self->summary = g_steal_pointer (&summary);
+  g_signal_emit (self, signals[SIGNAL_SUMMARY_CHANGED], 0);
+}
+
+static void
+update (XdTrayMenu *self)
+{
+  g_autoptr (GPtrArray) vms = xd_engine_get_vms (self->engine);
+
+  g_clear_handle_id (&self->update_id, g_source_remove);
+  expire_new_marks (self, g_get_monotonic_time ());
+  for (guint s = 0; s < N_SECTIONS; s++)
+    if (self->sections[s].dirty)
+      update_section (self, &self->sections[s], vms);
+  self->started = TRUE;
+  update_summary (self);
+}
+
+/* ---- operations ---- */
+
+static void
+operation_free (Operation *op)
+{
+  g_object_unref (op->self);
+  g_free (op->backend);
+  g_free (op->port);
+  g_free (op->key);
+  g_free (op->display);
+  g_free (op->vm);
+  g_strfreev (op->detach_from);
+  g_free (op->phase_vm);
+  g_free (op);
+}
+
+static void
+operation_set_phase (Operation *op, XdTrayRowBusy phase, const char *vm)
+{
+  op->phase = phase;
+  g_free (op->phase_vm);
+  op->phase_vm = g_strdup (vm);
+  mark_key_dirty (op->self, op->key);
+}
+
+static void
+operation_finish (Operation *op, const GError *error)
+{
+  XdTrayMenu *self = op->self;
+
+  if (error)
+    g_debug ("%s %s %s failed: %s", op->attach ? "attaching" : "detaching", op->display, op->vm,
+             error->message);
+  g_hash_table_remove (self->operations, op->key);
+  mark_key_dirty (self, op->key);
+  g_signal_emit (self, signals[SIGNAL_OPERATION_FINISHED], 0, op->attach, op->display, op->vm,
+                 error);
+  operation_free (op);
+}
+
+static void
+attach_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Operation *op = user_data;
+  g_autoptr (GError) error = NULL;
+
+  xd_engine_attach_finish (XD_ENGINE (source), result, &error);
+  operation_finish (op, error);
+}
+
+static void
+detach_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Operation *op = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!xd_engine_detach_finish (XD_ENGINE (source), result, NULL, &error))
+    {
+      /* Stop here: attaching elsewhere would fail or, worse, succeed while
+       * the old holder still has the device. */
+      operation_finish (op, error);
+      return;
+    }
+  op->next++;
+  operation_step (op);
+}
+
+static void
+operation_step (Operation *op)
+{
+  XdTrayMenu *self = op->self;
+
+  if (op->detach_from && op->detach_from[op->next])
+    {
+      operation_set_phase (op, XD_TRAY_ROW_DETACHING, NULL);
+      xd_engine_detach_async (self->engine, op->klass, op->backend, op->port,
+                              op->detach_from[op->next], NULL, detach_done_cb, op);
+    }
+  else if (op->attach)
+    {
+      operation_set_phase (op, XD_TRAY_ROW_ATTACHING, op->vm);
+      /* NULL options: the engine picks the first free frontend-dev. */
+      xd_engine_attach_async (self->engine, op->klass, op->backend, op->port, op->vm, NULL, NULL,
+                              attach_done_cb, op);
+    }
+  else
+    operation_finish (op, NULL);
+}
+
+static void
+row_vm_activated_cb (XdTrayRow *row, const char *vm, gboolean holder, gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+  const char *key = xd_tray_row_get_key (row);
+  XdDevice *device;
+  Operation *op;
+  char buf[32];
+  g_autoptr (GPtrArray) detach_from = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *port = NULL;
+
+  /* The items are insensitive while an operation runs; this is the guard
+   * for an activation already queued. */
+  if (g_hash_table_contains (self->operations, key))
+    return;
+  device = xd_engine_lookup_device (self->engine, xd_tray_row_get_class (row),
+                                    xd_tray_row_get_backend (row), xd_tray_row_get_port (row));
+  if (!device)
+    return;
+
+  op = g_new0 (Operation, 1);
+  op->self = g_object_ref (self);
+  op->klass = device->klass;
+  op->backend_domid = device->backend;
+  op->backend = g_strdup (xd_engine_vm_name (self->engine, device->backend, buf));
+  op->port = g_strdup (device->port);
+  op->key = g_strdup (key);
+  port = xd_port_to_display (device->klass, device->port);
+  op->display = g_strdup_printf ("%s:%s", op->backend, port ? port : device->port);
+  op->vm = g_strdup (vm);
+  op->attach = !holder;
+  if (holder)
+    g_ptr_array_add (detach_from, g_strdup (vm));
+  else if (device->klass != XD_CLASS_MIC)
+    /* One holder at a time, except for the microphone: move the device. */
+    for (guint i = 0; i < device->attachments->len; i++)
+      {
+        const XdAttachment *a = device->attachments->pdata[i];
+        g_ptr_array_add (detach_from,
+                         g_strdup (xd_engine_vm_name (self->engine, a->frontend, buf)));
+      }
+  g_ptr_array_add (detach_from, NULL);
+  op->detach_from = (GStrv) g_ptr_array_free (g_steal_pointer (&detach_from), FALSE);
+
+  g_hash_table_insert (self->operations, op->key, op);
+  operation_step (op);
+}
+
+/* ---- construction ---- */
+
+static GtkWidget *
+append_insensitive (GtkMenu *menu, const char *text)
+{
+  GtkWidget *item = gtk_menu_item_new_with_label (text);
+
+  gtk_widget_set_sensitive (item, FALSE);
+  gtk_widget_show (item);
+  gtk_menu_shell_append (GTK_MENU_SHELL (menu), item);
+  return item;
+}
+
+static void
+build_skeleton (XdTrayMenu *self)
+{
+  const char *titles[N_SECTIONS] = {
+    [SECTION_BLOCK] = _ ("Block devices"),
+    [SECTION_MIC] = _ ("Microphones"),
+    [SECTION_USB] = _ ("USB devices"),
+  };
+  const XdClassId classes[N_SECTIONS] = {
+    [SECTION_BLOCK] = XD_CLASS_BLOCK,
+    [SECTION_MIC] = XD_CLASS_MIC,
+    [SECTION_USB] = XD_CLASS_USB,
+  };
+
+  for (guint s = 0; s < N_SECTIONS; s++)
+    {
+      Section *section = &self->sections[s];
+
+      section->klass = classes[s];
+      section->rows = g_ptr_array_new ();
+      section->dirty = TRUE;
+      section->header = append_insensitive (self->menu, titles[s]);
+      /* Rows go between the header and "None". */
+      section->none = append_insensitive (self->menu, _ ("None"));
+      if (s + 1 < N_SECTIONS)
+        {
+          section->separator = gtk_separator_menu_item_new ();
+          gtk_widget_show (section->separator);
+          gtk_menu_shell_append (GTK_MENU_SHELL (self->menu), section->separator);
+        }
+    }
+}
+
+XdTrayMenu *
+xd_tray_menu_new (XdEngine *engine)
+{
+  XdTrayMenu *self;
+
+  g_return_val_if_fail (XD_IS_ENGINE (engine), NULL);
+
+  self = g_object_new (XD_TYPE_TRAY_MENU, NULL);
+  self->engine = g_object_ref (engine);
+  g_signal_connect_object (engine, "device-added", G_CALLBACK (device_added_cb), self, 0);
+  g_signal_connect_object (engine, "device-changed", G_CALLBACK (device_changed_cb), self, 0);
+  g_signal_connect_object (engine, "device-removed", G_CALLBACK (device_removed_cb), self, 0);
+  g_signal_connect_object (engine, "vm-added", G_CALLBACK (vm_changed_cb), self, 0);
+  g_signal_connect_object (engine, "vm-removed", G_CALLBACK (vm_changed_cb), self, 0);
+  build_skeleton (self);
+  schedule_update (self);
+  return self;
+}
+
+GtkMenu *
+xd_tray_menu_get_menu (XdTrayMenu *self)
+{
+  g_return_val_if_fail (XD_IS_TRAY_MENU (self), NULL);
+  return self->menu;
+}
+
+char *
+xd_tray_menu_dup_summary (XdTrayMenu *self)
+{
+  guint n = 0, attached = 0;
+  g_autofree char *devices = NULL;
+
+  g_return_val_if_fail (XD_IS_TRAY_MENU (self), NULL);
+  for (guint s = 0; s < N_SECTIONS; s++)
+    {
+      n += self->sections[s].n_devices;
+      attached += self->sections[s].n_attached;
+    }
+  devices = g_strdup_printf (ngettext ("%u device", "%u devices", n), n);
+  /* Translators: the first %s is "N device(s)", e.g. "7 devices, 2 attached". */
+  return g_strdup_printf (ngettext ("%s, %u attached", "%s, %u attached", attached), devices,
+                          attached);
+}
+
+void
+xd_tray_menu_flush (XdTrayMenu *self)
+{
+  g_return_if_fail (XD_IS_TRAY_MENU (self));
+  if (self->update_id)
+    update (self);
+}
+
+void
+xd_tray_menu_set_new_seconds (XdTrayMenu *self, guint seconds)
+{
+  g_return_if_fail (XD_IS_TRAY_MENU (self));
+  self->new_seconds = seconds;
+  g_clear_handle_id (&self->new_timer_id, g_source_remove);
+  self->new_timer_due = 0;
+  mark_all_dirty (self);
+}
+
+static void
+xd_tray_menu_dispose (GObject *object)
+{
+  XdTrayMenu *self = XD_TRAY_MENU (object);
+
+  g_clear_handle_id (&self->update_id, g_source_remove);
+  g_clear_handle_id (&self->new_timer_id, g_source_remove);
+  for (guint s = 0; s < N_SECTIONS; s++)
+    if (self->sections[s].rows)
+      {
+        g_ptr_array_set_free_func (self->sections[s].rows, (GDestroyNotify) xd_tray_row_free);
+        g_clear_pointer (&self->sections[s].rows, g_ptr_array_unref);
+      }
+  g_hash_table_remove_all (self->rows);
+  if (self->menu)
+    {
+      gtk_widget_destroy (GTK_WIDGET (self->menu));
+      g_clear_object (&self->menu);
+    }
+  g_clear_object (&self->engine);
+  G_OBJECT_CLASS (xd_tray_menu_parent_class)->dispose (object);
+}
+
+static void
+xd_tray_menu_finalize (GObject *object)
+{
+  XdTrayMenu *self = XD_TRAY_MENU (object);
+
+  g_hash_table_unref (self->rows);
+  g_hash_table_unref (self->appeared);
+  /* Every operation holds a reference, so none is left here. */
+  g_hash_table_unref (self->operations);
+  g_free (self->summary);
+  G_OBJECT_CLASS (xd_tray_menu_parent_class)->finalize (object);
+}
+
+static void
+xd_tray_menu_class_init (XdTrayMenuClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = xd_tray_menu_dispose;
+  object_class->finalize = xd_tray_menu_finalize;
+
+  signals[SIGNAL_SUMMARY_CHANGED]
+    = g_signal_new ("summary-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_OPERATION_FINISHED] = g_signal_new (
+    "operation-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+    G_TYPE_NONE, 4, G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_POINTER);
+}
+
+static void
+xd_tray_menu_init (XdTrayMenu *self)
+{
+  self->menu = g_object_ref_sink (GTK_MENU (gtk_menu_new ()));
+  self->rows = g_hash_table_new (g_str_hash, g_str_equal);
+  self->appeared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->operations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->new_seconds = DEFAULT_NEW_SECONDS;
+}

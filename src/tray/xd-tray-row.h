@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "core/xd-model.h"
+
+G_BEGIN_DECLS
+
+/*
+ * One device row of the tray menu (private to src/tray): a GtkMenuItem whose
+ * child is a box with the class icon and a GtkLabel, and a submenu with one
+ * item per VM the device may go to. The row owns its widgets and edits them
+ * in place; it never looks at the engine, it is told what to show.
+ */
+typedef struct _XdTrayRow XdTrayRow;
+
+typedef enum
+{
+  XD_TRAY_ROW_IDLE,
+  XD_TRAY_ROW_ATTACHING,
+  XD_TRAY_ROW_DETACHING,
+} XdTrayRowBusy;
+
+/* What a row shows; every string is plain text. */
+typedef struct
+{
+  const XdDevice *device;
+  const char *backend_name;
+  /* Names of the VMs holding the device, in the order to show them. */
+  const char *const *holders;
+  gboolean is_new;
+  XdTrayRowBusy busy;
+  const char *busy_vm; /* the VM being attached to, when ATTACHING */
+  /* XdVm *: the VMs to offer in the submenu, sorted by name. */
+  GPtrArray *vms;
+} XdTrayRowState;
+
+/* A person picked @vm in the row's submenu; @holder says whether the row
+ * showed @vm as a holder. Never called while the row is being updated. */
+typedef void (*XdTrayRowVmActivated) (XdTrayRow *row, const char *vm, gboolean holder,
+                                      gpointer user_data);
+
+/* Longest description shown in a row, in characters; longer ones end in "…". */
+#define XD_TRAY_ROW_MAX_DESCRIPTION 64
+
+XdTrayRow *xd_tray_row_new (XdClassId klass, guint backend, const char *port,
+                            XdTrayRowVmActivated callback, gpointer user_data);
+/* Destroys the row's widgets. */
+void xd_tray_row_free (XdTrayRow *row);
+
+GtkWidget *xd_tray_row_get_item (XdTrayRow *row);
+const char *xd_tray_row_get_key (XdTrayRow *row);
+XdClassId xd_tray_row_get_class (XdTrayRow *row);
+guint xd_tray_row_get_backend (XdTrayRow *row);
+const char *xd_tray_row_get_port (XdTrayRow *row);
+
+/* Shows @state: changes only the properties that differ from what is shown,
+ * so that dbusmenu sends only real changes. */
+void xd_tray_row_update (XdTrayRow *row, const XdTrayRowState *state);
+
+/* The row's text, as shown and as exported over D-Bus. */
+char *xd_tray_row_format_text (const XdTrayRowState *state);
+
+/* Puts @items (in this order) at positions @base, @base + 1, ... of @shell,
+ * inserting the ones not yet in it and leaving those already in place alone,
+ * so that an update touches only what changed. Widgets of @shell that are not
+ * in @items must have been removed already or follow the placed ones. */
+void xd_tray_shell_place (GtkMenuShell *shell, guint base, GtkWidget *const *items, guint n_items);
+
+/* The name of the icon shown for a device class. */
+const char *xd_tray_row_class_icon (XdClassId klass);
+
+G_END_DECLS
