@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-application.h"
+
+#include <glib/gi18n.h>
+
+#include "core/xd-assigner.h"
+#include "core/xd-engine.h"
+#include "xen/xd-toolstack-select.h"
+#include "xen/xd-xs-store.h"
+#include "xd-indicator.h"
+#include "xd-notifier.h"
+#include "xd-tray-menu.h"
+
+struct _XdApplication
+{
+  GtkApplication parent_instance;
+
+  XdEngine *engine;
+  XdAssigner *assigner;
+  XdTrayMenu *menu;
+  XdNotifier *notifier;
+  XdIndicator *indicator;
+  GSettings *settings;
+  gboolean started;
+};
+
+G_DEFINE_FINAL_TYPE (XdApplication, xd_application, GTK_TYPE_APPLICATION)
+
+static void
+summary_changed_cb (XdTrayMenu *menu, gpointer user_data)
+{
+  XdApplication *self = user_data;
+  g_autofree char *summary = xd_tray_menu_dup_summary (menu);
+
+  xd_indicator_set_summary (self->indicator, summary);
+}
+
+static void
+operation_finished_cb (XdTrayMenu *menu, gboolean attach, const char *device, const char *vm,
+                       const GError *error, gpointer user_data)
+{
+  XdApplication *self = user_data;
+  g_autofree char *summary = NULL;
+
+  if (!error)
+    return; /* the notifier announces the change it sees in the engine */
+  summary = g_strdup_printf (attach ? _("Attaching %s to %s failed") : _("Detaching %s from %s failed"),
+                             device, vm);
+  xd_notifier_error (self->notifier, summary, error->message);
+}
+
+static void
+assignment_failed_cb (XdAssigner *assigner, const char *vm, const char *device,
+                      const char *message, gpointer user_data)
+{
+  XdApplication *self = user_data;
+  g_autofree char *summary = g_strdup_printf (_("%s could not be attached to %s"), device, vm);
+
+  xd_notifier_error (self->notifier, summary, message);
+}
+
+static void
+connection_changed_cb (XdEngine *engine, gboolean connected, gpointer user_data)
+{
+  XdApplication *self = user_data;
+
+  if (!connected)
+    xd_notifier_error (self->notifier, _("Lost contact with xenstore"),
+                       _("The device list may be out of date until it is back."));
+}
+
+static gboolean
+start (XdApplication *self, GError **error)
+{
+  g_autoptr (XdStore) store = xd_xs_store_new (error);
+  g_autofree char *summary = NULL;
+  XdToolstack *toolstack;
+
+  if (!store)
+    return FALSE;
+  self->engine = xd_engine_new (g_steal_pointer (&store));
+  toolstack = xd_toolstack_open (error);
+  if (!toolstack)
+    return FALSE;
+  g_message ("toolstack: %s", toolstack->name);
+  xd_engine_set_toolstack (self->engine, toolstack);
+  if (!xd_engine_load (self->engine, TRUE, error))
+    return FALSE;
+
+  self->settings = g_settings_new (XD_APPLICATION_ID);
+  self->notifier = xd_notifier_new (self->engine, self->settings);
+  self->menu = xd_tray_menu_new (self->engine);
+  self->indicator = xd_indicator_new (xd_tray_menu_get_menu (self->menu));
+  summary = xd_tray_menu_dup_summary (self->menu);
+  xd_indicator_set_summary (self->indicator, summary);
+  g_signal_connect (self->menu, "summary-changed", G_CALLBACK (summary_changed_cb), self);
+  g_signal_connect (self->menu, "operation-finished", G_CALLBACK (operation_finished_cb), self);
+  g_signal_connect (self->engine, "connection-changed", G_CALLBACK (connection_changed_cb), self);
+
+  self->assigner = xd_assigner_new (self->engine, g_getenv ("XEN_DEVICES_STATE_DIR")
+                                                    ? g_getenv ("XEN_DEVICES_STATE_DIR")
+                                                    : XD_LOCALSTATEDIR "/lib/xen-devices");
+  g_signal_connect (self->assigner, "failed", G_CALLBACK (assignment_failed_cb), self);
+  xd_assigner_apply_running (self->assigner);
+  return TRUE;
+}
+
+static void
+xd_application_activate (GApplication *application)
+{
+  XdApplication *self = XD_APPLICATION (application);
+  g_autoptr (GError) error = NULL;
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+  if (!start (self, &error))
+    {
+      g_printerr ("xen-devices-widget: %s\n", error->message);
+      g_application_quit (application);
+      return;
+    }
+  /* No window: the tray icon keeps the application alive. */
+  g_application_hold (application);
+}
+
+static void
+xd_application_dispose (GObject *object)
+{
+  XdApplication *self = XD_APPLICATION (object);
+
+  g_clear_object (&self->assigner);
+  g_clear_object (&self->indicator);
+  g_clear_object (&self->notifier);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->engine);
+  G_OBJECT_CLASS (xd_application_parent_class)->dispose (object);
+}
+
+static void
+xd_application_class_init (XdApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = xd_application_dispose;
+  application_class->activate = xd_application_activate;
+}
+
+static void
+xd_application_init (XdApplication *self)
+{
+}
+
+XdApplication *
+xd_application_new (void)
+{
+  return g_object_new (XD_TYPE_APPLICATION, "application-id", XD_APPLICATION_ID, "flags",
+                       G_APPLICATION_DEFAULT_FLAGS, NULL);
+}

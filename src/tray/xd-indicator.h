@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+#include <libayatana-appindicator/app-indicator.h>
+
+G_BEGIN_DECLS
+
+/* libayatana-appindicator 0.5 declares no autoptr cleanup for its type,
+ * which G_DECLARE_FINAL_TYPE needs for the parent. */
+#ifndef XD_APP_INDICATOR_AUTOPTR
+#define XD_APP_INDICATOR_AUTOPTR
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AppIndicator, g_object_unref)
+#endif
+
+#define XD_TYPE_INDICATOR (xd_indicator_get_type ())
+G_DECLARE_FINAL_TYPE (XdIndicator, xd_indicator, XD, INDICATOR, AppIndicator)
+
+/*
+ * The tray icon: an AppIndicator (StatusNotifierItem, its menu exported
+ * over D-Bus), or where no StatusNotifier host runs (XEmbed trays, as in a
+ * Qubes dom0's Xfce panel) AppIndicator's GtkStatusIcon fallback, to which
+ * this subclass adds the tooltip that indicators lack.
+ */
+XdIndicator *xd_indicator_new (GtkMenu *menu);
+/* The title, the icon's accessible description and, in the fallback, the
+ * tooltip: "Devices: 7 devices, 2 attached". */
+void xd_indicator_set_summary (XdIndicator *self, const char *summary);
+/* TRUE while the GtkStatusIcon fallback is in use. */
+gboolean xd_indicator_is_fallback (XdIndicator *self);
+
+G_END_DECLS
