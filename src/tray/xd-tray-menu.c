@@ -70,6 +70,11 @@ struct _XdTrayMenu
   GHashTable *appeared;
   /* Device key -> Operation * in progress. */
   GHashTable *operations;
+  /* Keys of rows to bring up to date on their own: a change to one device
+   * redraws its row, not its section. */
+  GHashTable *dirty_rows;
+  /* Keys of the devices shown as attached, for the section counts. */
+  GHashTable *attached;
 
   guint update_id;
   guint new_timer_id;
@@ -135,10 +140,11 @@ mark_all_dirty (XdTrayMenu *self)
 static void
 mark_key_dirty (XdTrayMenu *self, const char *key)
 {
-  XdTrayRow *row = g_hash_table_lookup (self->rows, key);
-
-  if (row)
-    mark_class_dirty (self, xd_tray_row_get_class (row));
+  if (g_hash_table_contains (self->rows, key))
+    {
+      g_hash_table_add (self->dirty_rows, g_strdup (key));
+      schedule_update (self);
+    }
 }
 
 /* ---- engine signals ---- */
@@ -161,7 +167,15 @@ device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
 static void
 device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
 {
-  mark_class_dirty (user_data, device->klass);
+  XdTrayMenu *self = user_data;
+  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+
+  /* A change keeps the row where it is (rows are ordered by backend and
+   * port): only that row needs redrawing. */
+  if (g_hash_table_contains (self->rows, key))
+    mark_key_dirty (self, key);
+  else
+    mark_class_dirty (self, device->klass);
 }
 
 static void
@@ -306,8 +320,14 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
           g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
         }
       update_row (self, row, device, vms);
+      g_hash_table_remove (self->dirty_rows, xd_tray_row_get_key (row));
       if (xd_device_is_attached (device))
-        section->n_attached++;
+        {
+          section->n_attached++;
+          g_hash_table_add (self->attached, g_strdup (xd_tray_row_get_key (row)));
+        }
+      else
+        g_hash_table_remove (self->attached, xd_tray_row_get_key (row));
       g_hash_table_add (keep, (gpointer) xd_tray_row_get_key (row));
       g_ptr_array_add (rows, row);
       g_ptr_array_add (widgets, xd_tray_row_get_item (row));
@@ -318,6 +338,8 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
       XdTrayRow *row = section->rows->pdata[i];
       if (!g_hash_table_contains (keep, xd_tray_row_get_key (row)))
         {
+          g_hash_table_remove (self->attached, xd_tray_row_get_key (row));
+          g_hash_table_remove (self->dirty_rows, xd_tray_row_get_key (row));
           g_hash_table_remove (self->rows, xd_tray_row_get_key (row));
           xd_tray_row_free (row);
         }
@@ -343,6 +365,57 @@ update_summary (XdTrayMenu *self)
   g_signal_emit (self, signals[SIGNAL_SUMMARY_CHANGED], 0);
 }
 
+static Section *
+section_of (XdTrayMenu *self, XdClassId klass)
+{
+  for (guint s = 0; s < N_SECTIONS; s++)
+    if (self->sections[s].klass == klass)
+      return &self->sections[s];
+  return NULL;
+}
+
+/* The rows marked on their own whose section was not rebuilt. */
+static void
+update_dirty_rows (XdTrayMenu *self, GPtrArray *vms)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->dirty_rows);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      XdTrayRow *row = g_hash_table_lookup (self->rows, key);
+      Section *section;
+      XdDevice *device;
+      gboolean was, now;
+
+      if (!row)
+        continue;
+      section = section_of (self, xd_tray_row_get_class (row));
+      device = xd_engine_lookup_device (self->engine, xd_tray_row_get_class (row),
+                                        xd_tray_row_get_backend (row), xd_tray_row_get_port (row));
+      if (!device)
+        continue; /* its removal marked the section */
+      update_row (self, row, device, vms);
+      was = g_hash_table_contains (self->attached, key);
+      now = xd_device_is_attached (device);
+      if (section && was != now)
+        {
+          if (now)
+            {
+              section->n_attached++;
+              g_hash_table_add (self->attached, g_strdup (key));
+            }
+          else
+            {
+              section->n_attached--;
+              g_hash_table_remove (self->attached, key);
+            }
+        }
+    }
+  g_hash_table_remove_all (self->dirty_rows);
+}
+
 static void
 update (XdTrayMenu *self)
 {
@@ -353,6 +426,7 @@ update (XdTrayMenu *self)
   for (guint s = 0; s < N_SECTIONS; s++)
     if (self->sections[s].dirty)
       update_section (self, &self->sections[s], vms);
+  update_dirty_rows (self, vms);
   self->started = TRUE;
   update_summary (self);
 }
@@ -634,6 +708,8 @@ xd_tray_menu_finalize (GObject *object)
   g_hash_table_unref (self->appeared);
   /* Every operation holds a reference, so none is left here. */
   g_hash_table_unref (self->operations);
+  g_hash_table_unref (self->dirty_rows);
+  g_hash_table_unref (self->attached);
   g_free (self->summary);
   G_OBJECT_CLASS (xd_tray_menu_parent_class)->finalize (object);
 }
@@ -661,5 +737,7 @@ xd_tray_menu_init (XdTrayMenu *self)
   self->rows = g_hash_table_new (g_str_hash, g_str_equal);
   self->appeared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->operations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->dirty_rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->attached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->new_seconds = DEFAULT_NEW_SECONDS;
 }
