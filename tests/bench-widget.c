@@ -1,0 +1,1160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A benchmark of the tray widget (xen-devices-widget) in a private headless
+ * desktop with a real xfce4-panel (scripts/run-desktop --serve: Xvfb, a
+ * private session bus, xfconfd, the panel, whose systray plugin is the
+ * StatusNotifierWatcher), on a synthetic host of 50 VMs and 1,000 devices in
+ * a real xenstored (tests/harness). It prints figures and asserts nothing
+ * about time.
+ *
+ *   1. Start-up: from fork/exec until the program's StatusNotifierItem is
+ *      registered with the panel's watcher and its exported menu (dbusmenu
+ *      GetLayout) has a row for every device; median of 5, against the floor,
+ *      tests/bench-floor-indicator (GTK + AppIndicator, one icon, one item).
+ *   2. Peak RSS (VmHWM) of both after start-up and after the menu was opened
+ *      over dbusmenu (Event "opened", AboutToShow, the whole layout fetched).
+ *   3. Menu update: a device's description changed in xenstore (one at a
+ *      time), from the commit's reply to the dbusmenu signal that carries
+ *      the new label; and the same in process (an engine and an XdTrayMenu
+ *      in this process, no panel): from the commit to the GtkLabel's text.
+ *
+ * Run it with `meson test -C _build --benchmark widget -v`, or directly with
+ * XD_XENSTORED_SHIM set.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include <glib/gstdio.h>
+
+#include "core/xd-engine.h"
+#include "harness/xd-test-xenstored.h"
+#include "tray/xd-tray-menu.h"
+#include "xen/xd-sim-host.h"
+#include "xen/xd-xs-store.h"
+
+#if !defined(XD_WIDGET_PATH) || !defined(XD_FLOOR_PATH) || !defined(XD_RUN_DESKTOP)                \
+  || !defined(XD_SOURCE_ICON_DIR) || !defined(XD_BUILD_SCHEMA_DIR)
+#error "the build must define the paths of the programs, the icons and the schemas"
+#endif
+
+#define N_VMS 50 /* dom0 included */
+#define N_DEVICES 1000
+#define STARTUP_RUNS 5
+#define N_UPDATES 200
+#define WARMUP_UPDATES 10
+/* Generous: a step that takes this long is stuck, not slow. */
+#define WAIT_TIMEOUT_US (60 * G_USEC_PER_SEC)
+#define XVD_DEVID_BASE 51712
+#define XENBUS_STATE_CONNECTED 4
+#define TARGET_STARTUP_RATIO 1.5
+#define TARGET_RSS_MIB 10.0
+#define TARGET_UPDATE_MS 5.0
+
+/* ---- small helpers ---- */
+
+static void
+die_on_error (GError *error, const char *what)
+{
+  if (error)
+    g_error ("%s: %s", what, error->message);
+}
+
+static double
+ms_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median_of (const double *values, guint n)
+{
+  g_autofree double *v = g_memdup2 (values, n * sizeof *values);
+
+  qsort (v, n, sizeof *v, compare_doubles);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The nearest-rank percentile of @values (sorted here). */
+static double
+percentile (double *values, guint n, double p)
+{
+  guint rank = (guint) (p / 100.0 * n + 0.999999);
+
+  qsort (values, n, sizeof *values, compare_doubles);
+  return values[CLAMP (rank, 1, n) - 1];
+}
+
+/* A field of /proc/PID/status in KiB ("VmHWM"); -1 if unknown. */
+static gint64
+proc_status_kib (GPid pid, const char *field)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *contents = NULL;
+  g_autofree char *key = g_strconcat ("\n", field, ":", NULL);
+  const char *p;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+  p = strstr (contents, key);
+  return p ? g_ascii_strtoll (p + strlen (key), NULL, 10) : -1;
+}
+
+static char *
+load_average (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
+    return g_strdup ("unknown");
+  fields = g_strsplit (contents, " ", 4);
+  if (g_strv_length (fields) < 3)
+    return g_strdup ("unknown");
+  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
+}
+
+/* Wakes the main loop up now and then, so that waits can check deadlines
+ * and whether a child died. */
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the synthetic host (bench-engine's mix) ---- */
+
+typedef struct
+{
+  guint backend;
+  const char *klass;
+  char *port;
+  GStrv kv; /* key, value, ..., NULL */
+} PlannedDevice;
+
+static void
+planned_device_free (PlannedDevice *device)
+{
+  g_free (device->port);
+  g_strfreev (device->kv);
+  g_free (device);
+}
+
+static PlannedDevice *
+plan_device (GPtrArray *plan, guint backend, const char *klass, const char *port, ...)
+{
+  PlannedDevice *device = g_new0 (PlannedDevice, 1);
+  g_autoptr (GStrvBuilder) kv = g_strv_builder_new ();
+  const char *key;
+  va_list ap;
+
+  device->backend = backend;
+  device->klass = klass;
+  device->port = g_strdup (port);
+  va_start (ap, port);
+  while ((key = va_arg (ap, const char *)))
+    {
+      g_strv_builder_add (kv, key);
+      g_strv_builder_add (kv, va_arg (ap, const char *));
+    }
+  va_end (ap);
+  device->kv = g_strv_builder_end (kv);
+  g_ptr_array_add (plan, device);
+  return device;
+}
+
+typedef struct
+{
+  guint backend, frontend, devid;
+  char params[24];
+  char dev[8];
+  const char *mode;
+} PlannedVbd;
+
+static void
+frontend_dev (guint n, char buf[8])
+{
+  if (n < 26)
+    g_snprintf (buf, 8, "xvd%c", 'a' + n);
+  else
+    g_snprintf (buf, 8, "xvd%c%c", 'a' + (n / 26 - 1), 'a' + n % 26);
+}
+
+static guint
+frontend_devid (guint n)
+{
+  return n < 16 ? XVD_DEVID_BASE + 16 * n : (1U << 28) | (n << 8);
+}
+
+/* What xd_sim_host_publish_device writes, for all of one backend's devices
+ * in one transaction (see bench-engine). */
+static void
+publish_batch (XdSimHost *host, GPtrArray *devices)
+{
+  struct xs_handle *xsh = xd_sim_host_get_handle (host);
+
+  for (guint attempt = 0; attempt < 10; attempt++)
+    {
+      xs_transaction_t t = xs_transaction_start (xsh);
+
+      if (t == XBT_NULL)
+        g_error ("xs_transaction_start: %s", g_strerror (errno));
+      for (guint i = 0; i < devices->len; i++)
+        {
+          const PlannedDevice *device = devices->pdata[i];
+          for (guint k = 0; device->kv[k]; k += 2)
+            {
+              g_autofree char *path
+                = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s/%s", device->backend,
+                                   device->klass, device->port, device->kv[k]);
+              if (!xs_write (xsh, t, path, device->kv[k + 1], strlen (device->kv[k + 1])))
+                g_error ("writing %s: %s", path, g_strerror (errno));
+            }
+        }
+      if (xs_transaction_end (xsh, t, false))
+        return;
+      if (errno != EAGAIN)
+        g_error ("xs_transaction_end: %s", g_strerror (errno));
+    }
+  g_error ("publishing a batch kept conflicting");
+}
+
+/* A mic in dom0; the rest round-robin over the VMs, seven in ten block (a
+ * disk and two partitions in turn), the others usb; every twentieth block
+ * device attached to the next guest. Returns the plan. */
+static GPtrArray *
+populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *plan = g_ptr_array_new_with_free_func ((GDestroyNotify) planned_device_free);
+  g_autoptr (GArray) vbds = g_array_new (FALSE, TRUE, sizeof (PlannedVbd));
+  guint per_vm[N_VMS] = { 0 }, blocks[N_VMS] = { 0 }, usbs[N_VMS] = { 0 };
+  guint attached_to[N_VMS] = { 0 };
+
+  plan_device (plan, 0, "mic", "mic", "desc", "Internal microphone", NULL);
+  *n_block = *n_usb = 0;
+  for (guint i = 0; i + 1 < N_DEVICES; i++)
+    {
+      guint backend = i % N_VMS;
+      guint k = per_vm[backend]++;
+
+      if (k % 10 < 7)
+        {
+          guint b = blocks[backend]++;
+          char port[16], parent[16];
+          g_autofree char *desc = NULL;
+          g_autofree char *size
+            = g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) (b + 1) * 1024 * 1024 * 1024);
+          const char *mode = b % 5 == 4 ? "r" : "w";
+
+          g_snprintf (port, sizeof port, b % 3 == 0 ? "xdsk%u" : "xdsk%up%u", b / 3, b % 3);
+          g_snprintf (parent, sizeof parent, "xdsk%u", b / 3);
+          desc = g_strdup_printf ("Synthetic disk %u of %s (%s)", b / 3, port,
+                                  b % 3 == 0 ? "whole disk" : "partition");
+          plan_device (plan, backend, "block", port, "desc", desc, "size", size, "mode", mode,
+                       b % 3 ? "parent" : NULL, parent, NULL);
+          if ((*n_block)++ % 20 == 19)
+            {
+              guint frontend = backend + 1 < N_VMS ? backend + 1 : 1;
+              guint n = attached_to[frontend]++;
+              PlannedVbd vbd = { backend, frontend, frontend_devid (n), "", "", mode };
+
+              g_snprintf (vbd.params, sizeof vbd.params, "/dev/%s", port);
+              frontend_dev (n, vbd.dev);
+              g_array_append_val (vbds, vbd);
+            }
+        }
+      else
+        {
+          guint u = usbs[backend]++;
+          g_autofree char *port
+            = u % 2 ? g_strdup_printf ("%u-%u_%u", 1 + u / 64, 1 + (u / 4) % 16, 1 + u % 4)
+                    : g_strdup_printf ("%u-%u", 1 + u / 64, 1 + (u / 4) % 16 + 16 * (u % 4));
+          g_autofree char *desc = g_strdup_printf ("Synthetic USB device %u", u);
+
+          plan_device (plan, backend, "usb", port, "desc", desc, "interfaces",
+                       u % 2 ? ":030101:030102:" : ":080650:", NULL);
+          (*n_usb)++;
+        }
+    }
+
+  for (guint d = 0; d < N_VMS; d++)
+    {
+      g_autofree char *name = d == 0 ? g_strdup ("dom0") : g_strdup_printf ("vm-%03u", d);
+      g_autoptr (GPtrArray) batch = g_ptr_array_new ();
+
+      xd_sim_host_add_vm (host, d, name, &error);
+      die_on_error (error, "adding a VM");
+      for (guint i = 0; i < plan->len; i++)
+        if (((PlannedDevice *) plan->pdata[i])->backend == d)
+          g_ptr_array_add (batch, plan->pdata[i]);
+      if (batch->len > 0)
+        publish_batch (host, batch);
+      for (guint i = 0; i < vbds->len; i++)
+        {
+          const PlannedVbd *vbd = &g_array_index (vbds, PlannedVbd, i);
+          if (MAX (vbd->backend, vbd->frontend) != d)
+            continue;
+          xd_sim_host_write_vbd (host, vbd->backend, vbd->frontend, vbd->devid, vbd->params,
+                                 vbd->dev, vbd->mode, XENBUS_STATE_CONNECTED, &error);
+          die_on_error (error, "attaching a block device");
+        }
+    }
+  *n_attached = vbds->len;
+  return plan;
+}
+
+/* The block devices of guests, whose descriptions the update runs change. */
+static GPtrArray *
+update_targets (GPtrArray *plan)
+{
+  GPtrArray *targets = g_ptr_array_new ();
+
+  for (guint i = 0; i < plan->len; i++)
+    {
+      PlannedDevice *device = plan->pdata[i];
+      if (device->backend != 0 && strcmp (device->klass, "block") == 0)
+        g_ptr_array_add (targets, device);
+    }
+  return targets;
+}
+
+/* Publishes @device again with its description replaced by @desc; returns
+ * when the commit's reply has come back. */
+static void
+republish (XdSimHost *host, const PlannedDevice *device, const char *desc)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) kv = g_strdupv (device->kv);
+
+  for (guint k = 0; kv[k]; k += 2)
+    if (strcmp (kv[k], "desc") == 0)
+      {
+        g_free (kv[k + 1]);
+        kv[k + 1] = g_strdup (desc);
+      }
+  xd_sim_host_publish_device (host, device->backend, device->klass, device->port,
+                              (const char *const *) kv, &error);
+  die_on_error (error, "changing a description");
+}
+
+/* The environment for what this runs: without the test environment's
+ * checks, which would slow the programs measured and make the panel's
+ * harmless warnings fatal. */
+static char **
+clean_environment (void)
+{
+  char **envp = g_get_environ ();
+
+  envp = g_environ_unsetenv (envp, "G_DEBUG");
+  envp = g_environ_unsetenv (envp, "MALLOC_CHECK_");
+  envp = g_environ_unsetenv (envp, "G_SLICE");
+  return envp;
+}
+
+/* ---- the private desktop ---- */
+
+typedef struct
+{
+  GPid pid;
+  int stdin_fd; /* closing it stops the desktop */
+} Desktop;
+
+/* Starts scripts/run-desktop --serve and takes its environment into this
+ * process (so that GTK and GDBus here, and every child, use that desktop). */
+static void
+desktop_start (Desktop *desktop)
+{
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { XD_RUN_DESKTOP, "--mode", "sni", "--serve", NULL };
+  g_auto (GStrv) envp = clean_environment ();
+  int stdout_fd;
+  FILE *out;
+  char line[4096];
+  gboolean ready = FALSE;
+
+  g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                            &desktop->pid, &desktop->stdin_fd, &stdout_fd, NULL, &error);
+  die_on_error (error, "starting " XD_RUN_DESKTOP);
+  out = fdopen (stdout_fd, "r");
+  while (fgets (line, sizeof line, out))
+    {
+      char *eq;
+
+      g_strchomp (line);
+      if (strcmp (line, "READY") == 0)
+        {
+          ready = TRUE;
+          break;
+        }
+      eq = strchr (line, '=');
+      if (eq)
+        {
+          *eq = '\0';
+          g_setenv (line, eq + 1, TRUE);
+        }
+    }
+  fclose (out);
+  if (!ready)
+    g_error ("the private desktop did not start (run-desktop's output is above)");
+}
+
+static void
+desktop_stop (Desktop *desktop)
+{
+  int status;
+
+  close (desktop->stdin_fd);
+  waitpid (desktop->pid, &status, 0);
+  g_spawn_close_pid (desktop->pid);
+}
+
+/* ---- a tray program and its menu over D-Bus ---- */
+
+typedef struct
+{
+  GDBusConnection *bus;
+  char *log_dir;
+  char **envp;
+  /* Set by the watcher's StatusNotifierItemRegistered. */
+  char *registered;
+  gint64 registered_at;
+  /* The item's unique name and its menu's path. */
+  char *item_bus;
+  char *menu_path;
+  /* The update runs: the awaited text, and when a signal carried it. */
+  const char *awaited;
+  gint64 seen_at;
+  gboolean layout_updated;
+  guint via_properties, via_layout;
+} Session;
+
+typedef struct
+{
+  const char *label;
+  const char *path;
+  gboolean is_widget;
+  guint expected_rows;
+  double startup_ms[STARTUP_RUNS];
+  double registered_ms[STARTUP_RUNS];
+  gint64 hwm_start_kib[STARTUP_RUNS];
+  gint64 hwm_open_kib[STARTUP_RUNS];
+  guint exported_items;
+} Program;
+
+static void
+registered_cb (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+               const char *signal, GVariant *params, gpointer user_data)
+{
+  Session *s = user_data;
+  const char *item;
+
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE ("(s)")))
+    return;
+  g_variant_get (params, "(&s)", &item);
+  if (s->registered)
+    return;
+  s->registered_at = g_get_monotonic_time ();
+  s->registered = g_strdup (item);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  /* Never outlive the benchmark. */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static GPid
+spawn_program (Session *s, const char *path, const char *log_name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log_path = g_build_filename (s->log_dir, log_name, NULL);
+  const char *argv[] = { path, NULL };
+  int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  GPid pid;
+
+  if (fd < 0)
+    g_error ("%s: %s", log_path, g_strerror (errno));
+  g_spawn_async_with_pipes_and_fds (NULL, argv, (const char *const *) s->envp,
+                                    G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, fd, fd, NULL,
+                                    NULL, 0, &pid, NULL, NULL, NULL, &error);
+  close (fd);
+  die_on_error (error, path);
+  return pid;
+}
+
+static void
+check_alive (GPid pid, const char *what)
+{
+  int status;
+
+  if (waitpid (pid, &status, WNOHANG) == pid)
+    g_error ("%s exited early (status 0x%x); see its log", what, status);
+}
+
+static void
+stop_program (GPid pid)
+{
+  int status;
+
+  kill (pid, SIGTERM);
+  waitpid (pid, &status, 0);
+  g_spawn_close_pid (pid);
+}
+
+static GVariant *
+call (Session *s, const char *dest, const char *path, const char *iface, const char *method,
+      GVariant *params, const char *reply_type, GError **error)
+{
+  return g_dbus_connection_call_sync (s->bus, dest, path, iface, method, params,
+                                      reply_type ? G_VARIANT_TYPE (reply_type) : NULL,
+                                      G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
+}
+
+/* How many items the watcher lists. */
+static guint
+registered_items (Session *s)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+
+  reply = call (
+    s, "org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties",
+    "Get", g_variant_new ("(ss)", "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"),
+    "(v)", NULL);
+  if (!reply)
+    return G_MAXUINT;
+  g_variant_get (reply, "(v)", &value);
+  return (guint) g_variant_n_children (value);
+}
+
+/* A device row's label: "BACKEND:PORT — DESCRIPTION...". */
+static gboolean
+is_device_row (const char *label)
+{
+  return label && strchr (label, ':') && strstr (label, " — ");
+}
+
+/* Items in @layout ((ia{sv}av)) below the root, all levels. */
+static guint
+count_items (GVariant *layout)
+{
+  g_autoptr (GVariant) children = g_variant_get_child_value (layout, 2);
+  guint n = 0;
+
+  for (gsize i = 0; i < g_variant_n_children (children); i++)
+    {
+      g_autoptr (GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr (GVariant) child = g_variant_get_variant (boxed);
+      n += 1 + count_items (child);
+    }
+  return n;
+}
+
+/* The top-level items of the menu: how many are device rows (all of them
+ * for the floor), and whether one's label contains @text. */
+static gboolean
+get_layout (Session *s, gboolean widget, guint *rows, const char *text, gboolean *found)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) layout = NULL;
+  g_autoptr (GVariant) children = NULL;
+  const char *props[] = { "label", NULL };
+  guint32 revision;
+
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
+                g_variant_new ("(ii^as)", 0, 1, props), "(u(ia{sv}av))", NULL);
+  if (!reply)
+    return FALSE;
+  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
+  children = g_variant_get_child_value (layout, 2);
+  *rows = 0;
+  if (found)
+    *found = FALSE;
+  for (gsize i = 0; i < g_variant_n_children (children); i++)
+    {
+      g_autoptr (GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr (GVariant) child = g_variant_get_variant (boxed);
+      g_autoptr (GVariant) item_props = g_variant_get_child_value (child, 1);
+      const char *label = NULL;
+
+      g_variant_lookup (item_props, "label", "&s", &label);
+      if (!widget || is_device_row (label))
+        (*rows)++;
+      if (found && text && label && strstr (label, text))
+        *found = TRUE;
+    }
+  return TRUE;
+}
+
+static void
+layout_updated_cb (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                   const char *signal, GVariant *params, gpointer user_data)
+{
+  Session *s = user_data;
+  s->layout_updated = TRUE;
+}
+
+/* Splits the watcher's "NAME/PATH" and asks the item for its menu's path. */
+static void
+resolve_item (Session *s)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+  const char *slash = strchr (s->registered, '/');
+  g_autofree char *item_path = NULL;
+
+  g_clear_pointer (&s->item_bus, g_free);
+  g_clear_pointer (&s->menu_path, g_free);
+  if (slash)
+    {
+      s->item_bus = g_strndup (s->registered, slash - s->registered);
+      item_path = g_strdup (slash);
+    }
+  else
+    {
+      s->item_bus = g_strdup (s->registered);
+      item_path = g_strdup ("/StatusNotifierItem");
+    }
+  reply = call (s, s->item_bus, item_path, "org.freedesktop.DBus.Properties", "Get",
+                g_variant_new ("(ss)", "org.kde.StatusNotifierItem", "Menu"), "(v)", &error);
+  die_on_error (error, "asking the item for its menu");
+  g_variant_get (reply, "(v)", &value);
+  s->menu_path = g_variant_dup_string (value, NULL);
+}
+
+static void
+wait_step (gint64 deadline, GPid pid, const char *what)
+{
+  if (g_get_monotonic_time () > deadline)
+    g_error ("timed out waiting for %s", what);
+  check_alive (pid, what);
+  g_main_context_iteration (NULL, TRUE);
+}
+
+/* "Opens" the menu as a panel does and fetches all of it. */
+static guint
+open_menu (Session *s)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) layout = NULL;
+  const char *props[] = { NULL };
+  guint32 revision;
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "Event",
+                g_variant_new ("(isvu)", 0, "opened", g_variant_new_int32 (0), 0), NULL, NULL);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "AboutToShow",
+                g_variant_new ("(i)", 0), NULL, NULL);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
+                g_variant_new ("(ii^as)", 0, -1, props), "(u(ia{sv}av))", NULL);
+  if (!reply)
+    return 0;
+  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "Event",
+                g_variant_new ("(isvu)", 0, "closed", g_variant_new_int32 (0), 0), NULL, NULL);
+  return count_items (layout);
+}
+
+/* One start of @program, timed; returns its pid if @keep, else stops it. */
+static GPid
+run_program (Session *s, Program *program, gint run, gboolean keep)
+{
+  g_autofree char *log_name = g_strdup_printf ("%s.log", program->label);
+  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_US;
+  gint64 start, populated_at = 0, next_poll;
+  guint layout_sub, rows = 0;
+  GPid pid;
+
+  /* A clean tray: the previous program's item is gone. */
+  while (registered_items (s) != 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the watcher still lists an item");
+      g_usleep (10000);
+    }
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_pointer (&s->registered, g_free);
+  s->layout_updated = FALSE;
+  layout_sub = g_dbus_connection_signal_subscribe (
+    s->bus, NULL, "com.canonical.dbusmenu", "LayoutUpdated", NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+    layout_updated_cb, s, NULL);
+
+  start = g_get_monotonic_time ();
+  pid = spawn_program (s, program->path, log_name);
+  while (!s->registered)
+    wait_step (deadline, pid, "the item to be registered");
+  resolve_item (s);
+  /* Then the menu: asked again on each LayoutUpdated, and every 50 ms. */
+  next_poll = 0;
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      if (s->layout_updated || now >= next_poll)
+        {
+          s->layout_updated = FALSE;
+          next_poll = now + 50000;
+          if (get_layout (s, program->is_widget, &rows, NULL, NULL)
+              && rows >= program->expected_rows)
+            {
+              populated_at = g_get_monotonic_time ();
+              break;
+            }
+        }
+      wait_step (deadline, pid, "the menu to be populated");
+    }
+  g_dbus_connection_signal_unsubscribe (s->bus, layout_sub);
+  if (rows != program->expected_rows)
+    g_printerr ("bench-widget: %s exports %u rows, %u expected\n", program->label, rows,
+                program->expected_rows);
+
+  if (run >= 0)
+    {
+      program->startup_ms[run] = (populated_at - start) / 1000.0;
+      program->registered_ms[run] = (s->registered_at - start) / 1000.0;
+      program->hwm_start_kib[run] = proc_status_kib (pid, "VmHWM");
+      program->exported_items = open_menu (s);
+      program->hwm_open_kib[run] = proc_status_kib (pid, "VmHWM");
+      g_print ("  %-6s run %d: registered %7.1f ms, menu populated %7.1f ms; VmHWM %6.1f MiB, "
+               "%6.1f MiB after opening the menu (%u items exported)\n",
+               program->label, run + 1, program->registered_ms[run], program->startup_ms[run],
+               program->hwm_start_kib[run] / 1024.0, program->hwm_open_kib[run] / 1024.0,
+               program->exported_items);
+    }
+  if (keep)
+    return pid;
+  stop_program (pid);
+  return 0;
+}
+
+/* ---- 3. updates through the panel's view (dbusmenu signals) ---- */
+
+static void
+properties_updated_cb (GDBusConnection *bus, const char *sender, const char *path,
+                       const char *iface, const char *signal, GVariant *params, gpointer user_data)
+{
+  Session *s = user_data;
+  g_autoptr (GVariant) updated = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!s->awaited || s->seen_at
+      || !g_variant_is_of_type (params, G_VARIANT_TYPE ("(a(ia{sv})a(ias))")))
+    return;
+  updated = g_variant_get_child_value (params, 0);
+  for (gsize i = 0; i < g_variant_n_children (updated); i++)
+    {
+      g_autoptr (GVariant) entry = g_variant_get_child_value (updated, i);
+      g_autoptr (GVariant) props = g_variant_get_child_value (entry, 1);
+      const char *label;
+
+      if (g_variant_lookup (props, "label", "&s", &label) && strstr (label, s->awaited))
+        {
+          s->seen_at = now;
+          s->via_properties++;
+          return;
+        }
+    }
+}
+
+static gboolean
+measure_dbus_updates (Session *s, GPid pid, XdSimHost *host, GPtrArray *targets, double *lat)
+{
+  guint props_sub, layout_sub;
+
+  props_sub = g_dbus_connection_signal_subscribe (
+    s->bus, s->item_bus, "com.canonical.dbusmenu", "ItemsPropertiesUpdated", s->menu_path, NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, properties_updated_cb, s, NULL);
+  layout_sub = g_dbus_connection_signal_subscribe (
+    s->bus, s->item_bus, "com.canonical.dbusmenu", "LayoutUpdated", s->menu_path, NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, layout_updated_cb, s, NULL);
+
+  for (guint i = 0; i < WARMUP_UPDATES + N_UPDATES; i++)
+    {
+      const PlannedDevice *device = targets->pdata[i % targets->len];
+      g_autofree char *token = g_strdup_printf ("Renamed %04u", i);
+      g_autofree char *desc = g_strdup_printf ("%s (bench)", token);
+      gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_US;
+      gint64 committed;
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      s->awaited = token;
+      s->seen_at = 0;
+      s->layout_updated = FALSE;
+      republish (host, device, desc);
+      committed = g_get_monotonic_time ();
+      while (!s->seen_at)
+        {
+          if (s->layout_updated)
+            {
+              /* A whole-layout change: the label is in the new layout. */
+              gboolean found = FALSE;
+              guint rows;
+
+              s->layout_updated = FALSE;
+              if (get_layout (s, TRUE, &rows, token, &found) && found)
+                {
+                  s->seen_at = g_get_monotonic_time ();
+                  s->via_layout++;
+                  break;
+                }
+            }
+          wait_step (deadline, pid, "the exported label to change");
+        }
+      if (i >= WARMUP_UPDATES)
+        lat[i - WARMUP_UPDATES] = (s->seen_at - committed) / 1000.0;
+      s->awaited = NULL;
+    }
+  g_dbus_connection_signal_unsubscribe (s->bus, props_sub);
+  g_dbus_connection_signal_unsubscribe (s->bus, layout_sub);
+  return TRUE;
+}
+
+/* ---- 3b. in process: engine -> XdTrayMenu -> GtkLabel ---- */
+
+typedef struct
+{
+  const PlannedDevice *awaited;
+  gint64 changed_at;
+  gboolean timed_out;
+} InProcess;
+
+static void
+device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
+{
+  InProcess *ip = user_data;
+
+  if (ip->awaited && !ip->changed_at && device->backend == ip->awaited->backend
+      && strcmp (device->port, ip->awaited->port) == 0)
+    ip->changed_at = g_get_monotonic_time ();
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  ((InProcess *) user_data)->timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static GtkLabel *
+find_label (GtkWidget *widget)
+{
+  g_autoptr (GList) children = NULL;
+
+  if (GTK_IS_LABEL (widget))
+    return GTK_LABEL (widget);
+  if (!GTK_IS_CONTAINER (widget))
+    return NULL;
+  children = gtk_container_get_children (GTK_CONTAINER (widget));
+  for (GList *l = children; l; l = l->next)
+    {
+      GtkLabel *label = find_label (l->data);
+      if (label)
+        return label;
+    }
+  return NULL;
+}
+
+/* Row labels of the menu by "BACKEND:PORT". */
+static GHashTable *
+row_labels (GtkMenu *menu)
+{
+  GHashTable *labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GList) items = gtk_container_get_children (GTK_CONTAINER (menu));
+
+  for (GList *l = items; l; l = l->next)
+    {
+      GtkWidget *child = GTK_IS_BIN (l->data) ? gtk_bin_get_child (l->data) : NULL;
+      GtkLabel *label = child ? find_label (child) : NULL;
+      const char *text = label ? gtk_label_get_text (label) : NULL;
+      const char *dash = text ? strstr (text, " — ") : NULL;
+
+      if (dash)
+        g_hash_table_insert (labels, g_strndup (text, dash - text), label);
+    }
+  return labels;
+}
+
+static void
+measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, double *to_signal,
+                    double *load_ms, double *rss_mib)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdEngine) engine = NULL;
+  g_autoptr (XdTrayMenu) menu = NULL;
+  g_autoptr (GHashTable) labels = NULL;
+  InProcess ip = { 0 };
+  XdStore *store;
+  gint64 start, rss_before;
+
+  rss_before = proc_status_kib (getpid (), "VmRSS");
+  store = xd_xs_store_new (&error);
+  die_on_error (error, "connecting the in-process engine");
+  engine = xd_engine_new (store);
+  start = g_get_monotonic_time ();
+  xd_engine_load (engine, TRUE, &error);
+  die_on_error (error, "loading the in-process engine");
+  menu = xd_tray_menu_new (engine);
+  xd_tray_menu_flush (menu);
+  *load_ms = ms_since (start);
+  *rss_mib = (proc_status_kib (getpid (), "VmRSS") - rss_before) / 1024.0;
+  labels = row_labels (xd_tray_menu_get_menu (menu));
+  if (g_hash_table_size (labels) != N_DEVICES)
+    g_printerr ("bench-widget: the in-process menu has %u rows, %u expected\n",
+                g_hash_table_size (labels), N_DEVICES);
+  g_signal_connect (engine, "device-changed", G_CALLBACK (device_changed_cb), &ip);
+
+  for (guint i = 0; i < WARMUP_UPDATES + N_UPDATES; i++)
+    {
+      const PlannedDevice *device = targets->pdata[i % targets->len];
+      g_autofree char *key = g_strdup_printf ("vm-%03u:%s", device->backend, device->port);
+      g_autofree char *token = g_strdup_printf ("Moved %04u", i);
+      g_autofree char *desc = g_strdup_printf ("%s (bench)", token);
+      GtkLabel *label = g_hash_table_lookup (labels, key);
+      guint timeout_id;
+      gint64 committed;
+
+      if (!label)
+        g_error ("no row for %s in the in-process menu", key);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      ip.awaited = device;
+      ip.changed_at = 0;
+      ip.timed_out = FALSE;
+      timeout_id = g_timeout_add_seconds (WAIT_TIMEOUT_US / G_USEC_PER_SEC, timeout_cb, &ip);
+      republish (host, device, desc);
+      committed = g_get_monotonic_time ();
+      while (!strstr (gtk_label_get_text (label), token))
+        {
+          g_main_context_iteration (NULL, TRUE);
+          if (ip.timed_out)
+            g_error ("the in-process label of %s did not change", key);
+        }
+      if (i >= WARMUP_UPDATES)
+        {
+          gint64 now = g_get_monotonic_time ();
+          to_label[i - WARMUP_UPDATES] = (now - committed) / 1000.0;
+          to_signal[i - WARMUP_UPDATES] = ip.changed_at ? (ip.changed_at - committed) / 1000.0 : 0;
+        }
+      g_source_remove (timeout_id);
+      ip.awaited = NULL;
+    }
+  g_signal_handlers_disconnect_by_data (engine, &ip);
+}
+
+/* ---- main ---- */
+
+static char **
+child_environment (const char *state_dir)
+{
+  char **envp = clean_environment ();
+
+  envp = g_environ_setenv (envp, "GSETTINGS_SCHEMA_DIR",
+                           g_getenv ("GSETTINGS_SCHEMA_DIR") ? g_getenv ("GSETTINGS_SCHEMA_DIR")
+                                                             : XD_BUILD_SCHEMA_DIR,
+                           TRUE);
+  envp = g_environ_setenv (envp, "GSETTINGS_BACKEND", "memory", TRUE);
+  envp = g_environ_setenv (envp, "XD_ICON_THEME_PATH", XD_SOURCE_ICON_DIR, TRUE);
+  envp = g_environ_setenv (envp, "XEN_DEVICES_TOOLSTACK", "simulated", TRUE);
+  envp = g_environ_setenv (envp, "XEN_DEVICES_STATE_DIR", state_dir, TRUE);
+  return envp;
+}
+
+static void
+print_latency (const char *what, double *values, guint n)
+{
+  double median = median_of (values, n);
+  double p99 = percentile (values, n, 99);
+
+  g_print ("  %s: median %.2f ms, p99 %.2f ms, max %.2f ms  [%u changes, one at a time]\n", what,
+           median, p99, values[n - 1], n);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdTestXenstored) daemon = NULL;
+  g_autoptr (XdSimHost) host = NULL;
+  g_autoptr (GPtrArray) plan = NULL;
+  g_autoptr (GPtrArray) targets = NULL;
+  g_autofree char *tmp = NULL;
+  g_autofree char *state_dir = NULL;
+  Desktop desktop;
+  Session session = { 0 };
+  Program floor = { "floor", XD_FLOOR_PATH, FALSE, 1 };
+  Program widget = { "widget", XD_WIDGET_PATH, TRUE, N_DEVICES };
+  double dbus_lat[N_UPDATES], label_lat[N_UPDATES], signal_lat[N_UPDATES];
+  double floor_ms, widget_ms, floor_hwm, widget_hwm, floor_hwm_open, widget_hwm_open, load_ms;
+  double dbus_p99, label_p99, dbus_median, label_median, in_process_mib;
+  gint64 start = g_get_monotonic_time ();
+  guint n_block, n_usb, n_attached, tick;
+  GPid widget_pid;
+
+  {
+    g_autofree char *load = load_average ();
+    g_print ("bench-widget: %u CPUs, load average %s at start\n", g_get_num_processors (), load);
+  }
+
+  /* The host. */
+  daemon = xd_test_xenstored_start (&error);
+  die_on_error (error, "starting xenstored");
+  xd_test_xenstored_setenv (daemon);
+  host = xd_sim_host_new (&error);
+  die_on_error (error, "connecting the simulated host");
+  {
+    gint64 t = g_get_monotonic_time ();
+    plan = populate (host, &n_block, &n_usb, &n_attached);
+    g_print ("host: %u VMs, %u devices (%u block, %u usb, 1 mic; %u block attached through vbd), "
+             "populated in %.1f s\n",
+             N_VMS, N_DEVICES, n_block, n_usb, n_attached, ms_since (t) / 1000);
+  }
+  targets = update_targets (plan);
+
+  /* The desktop. */
+  tmp = g_dir_make_tmp ("bench-widget.XXXXXX", &error);
+  die_on_error (error, "making a directory");
+  state_dir = g_build_filename (tmp, "state", NULL);
+  g_mkdir (state_dir, 0700);
+  {
+    gint64 t = g_get_monotonic_time ();
+    desktop_start (&desktop);
+    g_print ("desktop: Xvfb %s, a private bus, xfce4-panel (sni mode), up in %.1f s; program "
+             "logs in %s (removed unless it fails)\n",
+             g_getenv ("DISPLAY"), ms_since (t) / 1000, tmp);
+  }
+  session.bus = g_dbus_connection_new_for_address_sync (
+    g_getenv ("DBUS_SESSION_BUS_ADDRESS"),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  die_on_error (error, "connecting to the private bus");
+  session.log_dir = tmp;
+  session.envp = child_environment (state_dir);
+  g_dbus_connection_signal_subscribe (
+    session.bus, NULL, "org.kde.StatusNotifierWatcher", "StatusNotifierItemRegistered",
+    "/StatusNotifierWatcher", NULL, G_DBUS_SIGNAL_FLAGS_NONE, registered_cb, &session, NULL);
+  tick = g_timeout_add (5, tick_cb, NULL);
+
+  /* 1. and 2.: start-up and memory; a warm-up start of each first, then
+   * the two in turn, so that a slow patch of the machine hits both. */
+  g_print ("\nstart-up: fork/exec -> item registered with the panel's watcher and every device "
+           "row in the exported menu\n");
+  run_program (&session, &floor, -1, FALSE);
+  run_program (&session, &widget, -1, FALSE);
+  widget_pid = 0;
+  for (gint run = 0; run < STARTUP_RUNS; run++)
+    {
+      run_program (&session, &floor, run, FALSE);
+      widget_pid = run_program (&session, &widget, run, run == STARTUP_RUNS - 1);
+    }
+  floor_ms = median_of (floor.startup_ms, STARTUP_RUNS);
+  widget_ms = median_of (widget.startup_ms, STARTUP_RUNS);
+  {
+    double f[STARTUP_RUNS], w[STARTUP_RUNS], fo[STARTUP_RUNS], wo[STARTUP_RUNS];
+    for (guint i = 0; i < STARTUP_RUNS; i++)
+      {
+        f[i] = floor.hwm_start_kib[i] / 1024.0;
+        w[i] = widget.hwm_start_kib[i] / 1024.0;
+        fo[i] = floor.hwm_open_kib[i] / 1024.0;
+        wo[i] = widget.hwm_open_kib[i] / 1024.0;
+      }
+    floor_hwm = median_of (f, STARTUP_RUNS);
+    widget_hwm = median_of (w, STARTUP_RUNS);
+    floor_hwm_open = median_of (fo, STARTUP_RUNS);
+    widget_hwm_open = median_of (wo, STARTUP_RUNS);
+  }
+  g_print ("  start-up (median of %d): widget %.1f ms, floor %.1f ms: %.2fx; item registered: "
+           "widget %.1f ms, floor %.1f ms\n",
+           STARTUP_RUNS, widget_ms, floor_ms, widget_ms / floor_ms,
+           median_of (widget.registered_ms, STARTUP_RUNS),
+           median_of (floor.registered_ms, STARTUP_RUNS));
+  g_print ("  peak RSS (VmHWM, median): after start-up widget %.1f MiB, floor %.1f MiB (+%.1f "
+           "MiB); after opening the menu widget %.1f MiB, floor %.1f MiB (+%.1f MiB)\n",
+           widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open, floor_hwm_open,
+           widget_hwm_open - floor_hwm_open);
+
+  /* 3. updates, through D-Bus, with the last widget still running. */
+  g_print ("\nmenu update: a device's description changed in xenstore\n");
+  measure_dbus_updates (&session, widget_pid, host, targets, dbus_lat);
+  stop_program (widget_pid);
+  g_source_remove (tick);
+  print_latency ("commit -> dbusmenu signal with the new label (widget process, over D-Bus)",
+                 dbus_lat, N_UPDATES);
+  g_print ("    (of %u changes, the warm-up included: %u seen in ItemsPropertiesUpdated, %u after "
+           "a LayoutUpdated)\n",
+           WARMUP_UPDATES + N_UPDATES, session.via_properties, session.via_layout);
+  dbus_median = median_of (dbus_lat, N_UPDATES);
+  dbus_p99 = percentile (dbus_lat, N_UPDATES, 99);
+
+  /* 3b. in process, on the same display. */
+  gtk_init (NULL, NULL);
+  measure_in_process (host, targets, label_lat, signal_lat, &load_ms, &in_process_mib);
+  g_print ("  in process (engine and XdTrayMenu, no AppIndicator or dbusmenu): loaded and built "
+           "in %.1f ms, adding %.1f MiB RSS\n",
+           load_ms, in_process_mib);
+  print_latency ("commit -> engine device-changed (in process)", signal_lat, N_UPDATES);
+  print_latency ("commit -> GtkLabel text updated (in process)", label_lat, N_UPDATES);
+  label_median = median_of (label_lat, N_UPDATES);
+  label_p99 = percentile (label_lat, N_UPDATES, 99);
+
+  g_object_unref (session.bus);
+  desktop_stop (&desktop);
+
+  {
+    g_autofree char *load = load_average ();
+    g_print ("\nSummary (wall %.0f s, load average %s at end; %u VMs, %u devices)\n",
+             ms_since (start) / 1000, load, N_VMS, N_DEVICES);
+  }
+  g_print ("  start-up    widget %.0f ms vs floor %.0f ms = %.2fx  (target <= %.1fx)  %s\n",
+           widget_ms, floor_ms, widget_ms / floor_ms, TARGET_STARTUP_RATIO,
+           widget_ms / floor_ms <= TARGET_STARTUP_RATIO ? "met" : "MISSED");
+  g_print (
+    "  peak RSS    widget %.1f MiB vs floor %.1f MiB = +%.1f MiB after start-up, +%.1f MiB "
+    "after opening the menu  (target <= +%.0f MiB)  %s\n",
+    widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open, TARGET_RSS_MIB,
+    MAX (widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open) <= TARGET_RSS_MIB ? "met"
+                                                                                     : "MISSED");
+  g_print ("  menu update over D-Bus  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
+           dbus_median, dbus_p99, TARGET_UPDATE_MS, dbus_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
+  g_print ("  menu update in process  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
+           label_median, label_p99, TARGET_UPDATE_MS,
+           label_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
+
+  /* The programs' logs are kept only when something failed (g_error). */
+  {
+    g_autofree char *floor_log = g_build_filename (tmp, "floor.log", NULL);
+    g_autofree char *widget_log = g_build_filename (tmp, "widget.log", NULL);
+    g_unlink (floor_log);
+    g_unlink (widget_log);
+    g_rmdir (state_dir);
+    g_rmdir (tmp);
+  }
+  g_strfreev (session.envp);
+  g_clear_pointer (&session.registered, g_free);
+  g_clear_pointer (&session.item_bus, g_free);
+  g_clear_pointer (&session.menu_path, g_free);
+  return 0;
+}
