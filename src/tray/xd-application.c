@@ -108,6 +108,10 @@ start (XdApplication *self, GError **error)
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);
   self->menu = xd_tray_menu_new (self->engine);
+  /* The engine has loaded: fill the menu now, so that the first title and
+   * menu a panel reads are the real ones, not an empty menu and "0 devices"
+   * until the menu's first idle update. */
+  xd_tray_menu_flush (self->menu);
   self->indicator = xd_indicator_new (xd_tray_menu_get_menu (self->menu));
   summary = xd_tray_menu_dup_summary (self->menu);
   xd_indicator_set_summary (self->indicator, summary);
