@@ -2,10 +2,11 @@
 /*
  * The notifier against a notification server on a private D-Bus session bus
  * (a real dbus-daemon through GTestDBus). The server is ours, in this
- * process: it implements org.freedesktop.Notifications with GDBus in a thread
- * of its own (libnotify's calls are synchronous, so it cannot share the main
- * thread) and records every Notify call, so the tests assert on exactly what
- * a desktop would have received. Underneath: a real xenstored with the demo
+ * process (tests/harness/xd-fake-notifications.c): it implements
+ * org.freedesktop.Notifications with GDBus in a thread of its own
+ * (libnotify's calls are synchronous, so it cannot share the main thread)
+ * and records every Notify call, so the tests assert on exactly what a
+ * desktop would have received. Underneath: a real xenstored with the demo
  * host, the engine watching it and the simulated toolstack.
  */
 #include "config.h"
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "core/xd-engine.h"
+#include "harness/xd-fake-notifications.h"
 #include "harness/xd-test-xenstored.h"
 #include "tray/xd-notifier.h"
 #include "xen/xd-sim-host.h"
@@ -31,209 +33,12 @@ enum
 
 static GTestDBus *bus;
 
-/* ---- the fake notification server ---- */
+/* ---- the fake notification server (tests/harness) ---- */
 
-typedef struct
-{
-  char *app_name;
-  guint replaces_id;
-  guint id; /* what the server answered */
-  char *summary;
-  char *body;
-  int expire_timeout;
-  int urgency; /* the "urgency" hint, -1 without one */
-} Record;
-
-static void
-record_free (gpointer data)
-{
-  Record *r = data;
-
-  g_free (r->app_name);
-  g_free (r->summary);
-  g_free (r->body);
-  g_free (r);
-}
-
-typedef struct
-{
-  const char *const *caps;
-  GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
-  GMutex lock;
-  GCond cond;
-  gboolean ready;
-  GPtrArray *records; /* Record *, under lock */
-  guint last_id;
-} FakeServer;
-
-static const char server_xml[] = "<node>"
-                                 "  <interface name='org.freedesktop.Notifications'>"
-                                 "    <method name='Notify'>"
-                                 "      <arg type='s' name='app_name' direction='in'/>"
-                                 "      <arg type='u' name='replaces_id' direction='in'/>"
-                                 "      <arg type='s' name='app_icon' direction='in'/>"
-                                 "      <arg type='s' name='summary' direction='in'/>"
-                                 "      <arg type='s' name='body' direction='in'/>"
-                                 "      <arg type='as' name='actions' direction='in'/>"
-                                 "      <arg type='a{sv}' name='hints' direction='in'/>"
-                                 "      <arg type='i' name='expire_timeout' direction='in'/>"
-                                 "      <arg type='u' name='id' direction='out'/>"
-                                 "    </method>"
-                                 "    <method name='GetCapabilities'>"
-                                 "      <arg type='as' name='caps' direction='out'/>"
-                                 "    </method>"
-                                 "    <method name='GetServerInformation'>"
-                                 "      <arg type='s' name='name' direction='out'/>"
-                                 "      <arg type='s' name='vendor' direction='out'/>"
-                                 "      <arg type='s' name='version' direction='out'/>"
-                                 "      <arg type='s' name='spec_version' direction='out'/>"
-                                 "    </method>"
-                                 "    <method name='CloseNotification'>"
-                                 "      <arg type='u' name='id' direction='in'/>"
-                                 "    </method>"
-                                 "    <signal name='NotificationClosed'>"
-                                 "      <arg type='u' name='id'/>"
-                                 "      <arg type='u' name='reason'/>"
-                                 "    </signal>"
-                                 "  </interface>"
-                                 "</node>";
-
-static void
-server_method_call (GDBusConnection *connection, const char *sender, const char *object_path,
-                    const char *interface_name, const char *method_name, GVariant *parameters,
-                    GDBusMethodInvocation *invocation, gpointer user_data)
-{
-  FakeServer *s = user_data;
-
-  if (strcmp (method_name, "Notify") == 0)
-    {
-      Record *r = g_new0 (Record, 1);
-      g_autoptr (GVariant) hints = NULL;
-      guchar urgency;
-
-      g_variant_get (parameters, "(susss^a&s@a{sv}i)", &r->app_name, &r->replaces_id, NULL,
-                     &r->summary, &r->body, NULL, &hints, &r->expire_timeout);
-      r->urgency = g_variant_lookup (hints, "urgency", "y", &urgency) ? urgency : -1;
-      g_mutex_lock (&s->lock);
-      r->id = r->replaces_id ? r->replaces_id : ++s->last_id;
-      g_ptr_array_add (s->records, r);
-      g_mutex_unlock (&s->lock);
-      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", r->id));
-    }
-  else if (strcmp (method_name, "GetCapabilities") == 0)
-    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", (char **) s->caps));
-  else if (strcmp (method_name, "GetServerInformation") == 0)
-    g_dbus_method_invocation_return_value (
-      invocation, g_variant_new ("(ssss)", "fake", "xen-devices tests", "1.0", "1.2"));
-  else
-    g_dbus_method_invocation_return_value (invocation, NULL);
-}
-
-static const GDBusInterfaceVTable server_vtable = { .method_call = server_method_call };
-
-static gpointer
-server_thread (gpointer user_data)
-{
-  FakeServer *s = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (server_xml, &error);
-  g_autoptr (GDBusConnection) connection = NULL;
-  g_autoptr (GVariant) reply = NULL;
-  guint registration;
-  guint32 status;
-
-  g_assert_no_error (error);
-  g_main_context_push_thread_default (s->context);
-  connection = g_dbus_connection_new_for_address_sync (
-    g_test_dbus_get_bus_address (bus),
-    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-    NULL, NULL, &error);
-  g_assert_no_error (error);
-  registration
-    = g_dbus_connection_register_object (connection, "/org/freedesktop/Notifications",
-                                         info->interfaces[0], &server_vtable, s, NULL, &error);
-  g_assert_no_error (error);
-  /* Owned synchronously, so that the server answers once start returns. */
-  reply = g_dbus_connection_call_sync (
-    connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-    "RequestName", g_variant_new ("(su)", "org.freedesktop.Notifications", 4 /* DO_NOT_QUEUE */),
-    G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-  g_assert_no_error (error);
-  g_variant_get (reply, "(u)", &status);
-  g_assert_cmpuint (status, ==, 1 /* PRIMARY_OWNER */);
-
-  g_mutex_lock (&s->lock);
-  s->ready = TRUE;
-  g_cond_signal (&s->cond);
-  g_mutex_unlock (&s->lock);
-
-  g_main_loop_run (s->loop);
-
-  g_dbus_connection_unregister_object (connection, registration);
-  g_dbus_connection_close_sync (connection, NULL, NULL);
-  g_main_context_pop_thread_default (s->context);
-  return NULL;
-}
-
-static const char *const default_caps[] = { "body", "body-markup", NULL };
-
-static FakeServer *
+static XdFakeNotifications *
 server_start (const char *const *caps)
 {
-  FakeServer *s = g_new0 (FakeServer, 1);
-
-  s->caps = caps;
-  s->context = g_main_context_new ();
-  s->loop = g_main_loop_new (s->context, FALSE);
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->records = g_ptr_array_new_with_free_func (record_free);
-  s->thread = g_thread_new ("notification-server", server_thread, s);
-  g_mutex_lock (&s->lock);
-  while (!s->ready)
-    g_cond_wait (&s->cond, &s->lock);
-  g_mutex_unlock (&s->lock);
-  return s;
-}
-
-static void
-server_stop (FakeServer *s)
-{
-  g_main_loop_quit (s->loop);
-  g_thread_join (s->thread);
-  g_main_loop_unref (s->loop);
-  g_main_context_unref (s->context);
-  g_ptr_array_unref (s->records);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
-}
-
-static guint
-server_count (FakeServer *s)
-{
-  guint n;
-
-  g_mutex_lock (&s->lock);
-  n = s->records->len;
-  g_mutex_unlock (&s->lock);
-  return n;
-}
-
-/* Records are never removed while the server runs, so the pointer stays
- * valid once the lock is dropped. */
-static const Record *
-server_record (FakeServer *s, guint i)
-{
-  const Record *r;
-
-  g_mutex_lock (&s->lock);
-  g_assert_cmpuint (i, <, s->records->len);
-  r = s->records->pdata[i];
-  g_mutex_unlock (&s->lock);
-  return r;
+  return xd_fake_notifications_start (g_test_dbus_get_bus_address (bus), caps);
 }
 
 /* ---- fixture ---- */
@@ -244,7 +49,7 @@ typedef struct
   XdSimHost *host;
   XdEngine *engine;
   GSettings *settings;
-  FakeServer *server; /* NULL while there is none */
+  XdFakeNotifications *server; /* NULL while there is none */
   XdNotifier *notifier;
   GPtrArray *log; /* engine signals, after the notifier saw them */
   char *state_dir;
@@ -257,7 +62,7 @@ typedef struct
   const char *const *caps;
 } Params;
 
-static const Params with_server = { FALSE, default_caps };
+static const Params with_server = { FALSE, NULL };
 static const Params without_server = { TRUE, NULL };
 static const char *const summary_only_caps[] = { "actions", NULL };
 static const Params summary_only = { FALSE, summary_only_caps };
@@ -341,7 +146,7 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 {
   g_clear_object (&fx->notifier);
   g_log_set_handler ("xd-tray", G_LOG_LEVEL_MESSAGE, g_log_default_handler, NULL);
-  g_clear_pointer (&fx->server, server_stop);
+  g_clear_pointer (&fx->server, xd_fake_notifications_stop);
   /* The memory backend outlives the test. */
   g_settings_reset (fx->settings, "notify-availability");
   g_clear_object (&fx->settings);
@@ -467,13 +272,10 @@ detach (Fixture *fx, XdClassId klass, const char *port, const char *vm)
   g_assert_true (outcome.ok);
 }
 
-static const Record *
+static const XdFakeNotification *
 last_record (Fixture *fx)
 {
-  guint n = server_count (fx->server);
-
-  g_assert_cmpuint (n, >, 0);
-  return server_record (fx->server, n - 1);
+  return xd_fake_notifications_last (fx->server);
 }
 
 /* ---- tests ---- */
@@ -481,16 +283,16 @@ last_record (Fixture *fx)
 static void
 test_lifecycle (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
   guint sdb_id, n;
 
   /* The demo host's devices were there before the notifier: no news. */
   settle ();
-  g_assert_cmpuint (server_count (fx->server), ==, 0);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 0);
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
-  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->app_name, ==, "Devices");
   g_assert_cmpstr (r->summary, ==, "Device available");
@@ -501,7 +303,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
 
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
-  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
   g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was attached to work.");
@@ -531,9 +333,9 @@ test_lifecycle (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (r->replaces_id, ==, sdb_id);
 
   /* Exactly one notification per event, and none for anything else. */
-  n = server_count (fx->server);
+  n = xd_fake_notifications_count (fx->server);
   settle ();
-  g_assert_cmpuint (server_count (fx->server), ==, n);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, n);
   g_assert_cmpuint (n, ==, 5);
   g_assert_cmpuint (fx->messages, ==, 0);
 }
@@ -547,7 +349,7 @@ test_command_line (Fixture *fx, gconstpointer data)
     = { g_getenv ("XD_XEN_DEVICE"), "block", "detach", "work", "sys-usb:sda1", NULL };
   g_autoptr (GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;
-  const Record *r;
+  const XdFakeNotification *r;
   int status;
 
   g_assert_nonnull (argv[0]);
@@ -559,7 +361,7 @@ test_command_line (Fixture *fx, gconstpointer data)
     g_error ("xen-device failed: %s", err);
 
   wait_for (fx, "device-changed 1/block/sda1 holders=0");
-  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device detached");
   g_assert_cmpstr (r->body, ==,
@@ -569,34 +371,34 @@ test_command_line (Fixture *fx, gconstpointer data)
 static void
 test_availability_off (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
 
   g_settings_set_boolean (fx->settings, "notify-availability", FALSE);
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
-  g_assert_cmpuint (server_count (fx->server), ==, 0);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 0);
 
   /* Attaching and detaching are still told. */
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
-  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
   detach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=0");
-  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
 
   unpublish (fx, "block", "sdb");
   wait_for (fx, "device-removed 1/block/sdb");
   settle ();
-  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
 }
 
 static void
 test_escaped (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
 
   publish (fx, "block", "sdc", "<b>x</b> & <a href=\"https://evil.example/\">click</a> 'me'");
   wait_for (fx, "device-added 1/block/sdc");
@@ -610,7 +412,7 @@ test_escaped (Fixture *fx, gconstpointer data)
 static void
 test_error (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
   guint device_id, error_id;
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
@@ -619,7 +421,7 @@ test_error (Fixture *fx, gconstpointer data)
   g_assert_cmpint (last_record (fx)->urgency, !=, 2);
 
   xd_notifier_error (fx->notifier, "Error", "Attaching sys-usb:sdb to work failed: <timeout>");
-  g_assert_cmpuint (server_count (fx->server), ==, 2);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Error");
   g_assert_cmpstr (r->body, ==, "Attaching sys-usb:sdb to work failed: &lt;timeout&gt;");
@@ -646,7 +448,7 @@ test_error (Fixture *fx, gconstpointer data)
 static void
 test_no_server (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
@@ -659,10 +461,10 @@ test_no_server (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->messages, ==, 1);
 
   /* A server that turns up later gets the next event. */
-  fx->server = server_start (default_caps);
+  fx->server = server_start (NULL);
   detach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=0");
-  g_assert_cmpuint (server_count (fx->server), ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device detached");
   g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was detached from work.");
@@ -674,7 +476,7 @@ test_no_server (Fixture *fx, gconstpointer data)
 static void
 test_summary_only (Fixture *fx, gconstpointer data)
 {
-  const Record *r;
+  const XdFakeNotification *r;
 
   publish (fx, "block", "sdc", "A & B");
   wait_for (fx, "device-added 1/block/sdc");

@@ -3,6 +3,7 @@
 
 #include "xd-application.h"
 
+#include <glib-unix.h>
 #include <glib/gi18n.h>
 
 #include "core/xd-assigner.h"
@@ -24,6 +25,8 @@ struct _XdApplication
   XdIndicator *indicator;
   GSettings *settings;
   gboolean started;
+  guint sigterm_id;
+  guint sigint_id;
 };
 
 G_DEFINE_FINAL_TYPE (XdApplication, xd_application, GTK_TYPE_APPLICATION)
@@ -71,6 +74,19 @@ connection_changed_cb (XdEngine *engine, gboolean connected, gpointer user_data)
                        _("The device list may be out of date until it is back."));
 }
 
+/* SIGTERM (a session ending, systemd, a test) and SIGINT (Ctrl-C) quit the
+ * main loop, so that the widget leaves through the same path as any quit:
+ * its objects are disposed and the tray icon is withdrawn from the panel. */
+static gboolean
+quit_signal_cb (gpointer user_data)
+{
+  XdApplication *self = user_data;
+
+  g_message ("quitting on a signal");
+  g_application_quit (G_APPLICATION (self));
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 start (XdApplication *self, GError **error)
 {
@@ -92,6 +108,10 @@ start (XdApplication *self, GError **error)
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);
   self->menu = xd_tray_menu_new (self->engine);
+  /* The engine has loaded: fill the menu now, so that the first title and
+   * menu a panel reads are the real ones, not an empty menu and "0 devices"
+   * until the menu's first idle update. */
+  xd_tray_menu_flush (self->menu);
   self->indicator = xd_indicator_new (xd_tray_menu_get_menu (self->menu));
   summary = xd_tray_menu_dup_summary (self->menu);
   xd_indicator_set_summary (self->indicator, summary);
@@ -116,6 +136,8 @@ xd_application_activate (GApplication *application)
   if (self->started)
     return;
   self->started = TRUE;
+  self->sigterm_id = g_unix_signal_add (SIGTERM, quit_signal_cb, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, quit_signal_cb, self);
   if (!start (self, &error))
     {
       g_printerr ("xen-devices-widget: %s\n", error->message);
@@ -131,6 +153,8 @@ xd_application_dispose (GObject *object)
 {
   XdApplication *self = XD_APPLICATION (object);
 
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->assigner);
   g_clear_object (&self->indicator);
   g_clear_object (&self->notifier);
