@@ -597,17 +597,14 @@ click (Fixture *fx, gint32 id)
             g_variant_new ("(isvu)", id, "clicked", g_variant_new_int32 (0), 0), "()");
 }
 
-/* @expected (lines of a dump, with icons) as this test's panel sees it:
- * without menu images, dbusmenu-gtk exports no icon at all. */
+/* @expected (lines of a dump, with icons) as this test's panel sees it.
+ * dbusmenu-gtk exports icons only with gtk-menu-images on; the widget turns
+ * it on for itself, so the icons (the eject mark above all) arrive whether
+ * or not the desktop asks for menu images. */
 static char *
 as_seen (Fixture *fx, const char *expected)
 {
-  g_autoptr (GRegex) icon = NULL;
-
-  if (fx->menu_images)
-    return g_strdup (expected);
-  icon = g_regex_new (" icon=[^ \n]+", 0, 0, NULL);
-  return g_regex_replace_literal (icon, expected, -1, 0, "", 0, NULL);
+  return g_strdup (expected);
 }
 
 static gboolean

@@ -107,6 +107,13 @@ start (XdApplication *self, GError **error)
 
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);
+  /* dbusmenu-gtk exports a menu item's image only when gtk-menu-images is
+   * on, and GTK 3 has it off unless the desktop says otherwise: without it
+   * a panel would not show the eject mark on the VM that holds a device,
+   * the one sign of which entry detaches. This process's menus need it. */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  g_object_set (gtk_settings_get_default (), "gtk-menu-images", TRUE, NULL);
+  G_GNUC_END_IGNORE_DEPRECATIONS
   self->menu = xd_tray_menu_new (self->engine);
   /* The engine has loaded: fill the menu now, so that the first title and
    * menu a panel reads are the real ones, not an empty menu and "0 devices"
