@@ -49,17 +49,17 @@ operation_finished_cb (XdTrayMenu *menu, gboolean attach, const char *device, co
 
   if (!error)
     return; /* the notifier announces the change it sees in the engine */
-  summary = g_strdup_printf (attach ? _("Attaching %s to %s failed") : _("Detaching %s from %s failed"),
-                             device, vm);
+  summary = g_strdup_printf (
+    attach ? _ ("Attaching %s to %s failed") : _ ("Detaching %s from %s failed"), device, vm);
   xd_notifier_error (self->notifier, summary, error->message);
 }
 
 static void
-assignment_failed_cb (XdAssigner *assigner, const char *vm, const char *device,
-                      const char *message, gpointer user_data)
+assignment_failed_cb (XdAssigner *assigner, const char *vm, const char *device, const char *message,
+                      gpointer user_data)
 {
   XdApplication *self = user_data;
-  g_autofree char *summary = g_strdup_printf (_("%s could not be attached to %s"), device, vm);
+  g_autofree char *summary = g_strdup_printf (_ ("%s could not be attached to %s"), device, vm);
 
   xd_notifier_error (self->notifier, summary, message);
 }
@@ -70,8 +70,8 @@ connection_changed_cb (XdEngine *engine, gboolean connected, gpointer user_data)
   XdApplication *self = user_data;
 
   if (!connected)
-    xd_notifier_error (self->notifier, _("Lost contact with xenstore"),
-                       _("The device list may be out of date until it is back."));
+    xd_notifier_error (self->notifier, _ ("Lost contact with xenstore"),
+                       _ ("The device list may be out of date until it is back."));
 }
 
 /* SIGTERM (a session ending, systemd, a test) and SIGINT (Ctrl-C) quit the

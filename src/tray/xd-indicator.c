@@ -20,7 +20,7 @@ static char *
 full_summary (XdIndicator *self)
 {
   /* TRANSLATORS: the tray icon's title, %s is e.g. "7 devices, 2 attached" */
-  return g_strdup_printf (_("Devices: %s"), self->summary ? self->summary : "");
+  return g_strdup_printf (_ ("Devices: %s"), self->summary ? self->summary : "");
 }
 
 static void

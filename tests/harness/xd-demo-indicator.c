@@ -54,8 +54,8 @@ main (int argc, char **argv)
   g_signal_connect (quit, "activate", G_CALLBACK (on_quit), NULL);
   gtk_widget_show_all (menu);
 
-  AppIndicator *ind = app_indicator_new ("xd-demo-indicator", "xen-devices",
-                                         APP_INDICATOR_CATEGORY_HARDWARE);
+  AppIndicator *ind
+    = app_indicator_new ("xd-demo-indicator", "xen-devices", APP_INDICATOR_CATEGORY_HARDWARE);
   app_indicator_set_icon_theme_path (ind, XD_SOURCE_ICON_DIR);
   app_indicator_set_icon_full (ind, "xen-devices", "Devices");
   app_indicator_set_title (ind, "Devices");
