@@ -31,6 +31,7 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-bench-host.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-xs-store.h"
@@ -317,117 +318,6 @@ block_port (guint k, char buf[16], char parent[16])
   g_snprintf (parent, 16, "xdsk%u", k / 3);
 }
 
-/* xvda, ..., xvdz, xvdaa, ...: libxl's names for the devids used below. */
-static void
-frontend_dev (guint n, char buf[8])
-{
-  if (n < 26)
-    g_snprintf (buf, 8, "xvd%c", 'a' + n);
-  else
-    g_snprintf (buf, 8, "xvd%c%c", 'a' + (n / 26 - 1), 'a' + n % 26);
-}
-
-static guint
-frontend_devid (guint n)
-{
-  /* libxl's extended numbering past xvdp. */
-  return n < 16 ? XVD_DEVID_BASE + 16 * n : (1U << 28) | (n << 8);
-}
-
-/* One device as its agent would publish it. */
-typedef struct
-{
-  guint backend;
-  const char *klass;
-  char *port;
-  GStrv kv; /* key, value, ..., NULL */
-} PlannedDevice;
-
-static void
-planned_device_free (PlannedDevice *device)
-{
-  g_free (device->port);
-  g_strfreev (device->kv);
-  g_free (device);
-}
-
-static void
-plan_device (GPtrArray *plan, guint backend, const char *klass, const char *port, ...)
-{
-  PlannedDevice *device = g_new0 (PlannedDevice, 1);
-  g_autoptr (GStrvBuilder) kv = g_strv_builder_new ();
-  const char *key;
-  va_list ap;
-
-  device->backend = backend;
-  device->klass = klass;
-  device->port = g_strdup (port);
-  va_start (ap, port);
-  while ((key = va_arg (ap, const char *)))
-    {
-      g_strv_builder_add (kv, key);
-      g_strv_builder_add (kv, va_arg (ap, const char *));
-    }
-  va_end (ap);
-  device->kv = g_strv_builder_end (kv);
-  g_ptr_array_add (plan, device);
-}
-
-typedef struct
-{
-  guint backend, frontend, devid;
-  char params[24];
-  char dev[8];
-  const char *mode;
-} PlannedVbd;
-
-/* What xd_sim_host_publish_device writes for each device of @devices (all
- * from one backend), in one transaction, with fewer requests: each write
- * costs xenstored time in proportion to the number of domains, and one
- * transaction per device makes host B take a minute to fill. */
-static gboolean
-publish_batch_txn (struct xs_handle *xsh, xs_transaction_t t, GPtrArray *devices)
-{
-  for (guint i = 0; i < devices->len; i++)
-    {
-      const PlannedDevice *device = devices->pdata[i];
-      g_autofree char *dir = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s",
-                                              device->backend, device->klass, device->port);
-      /* No mkdir and set_permissions: a node dom0 creates inherits its
-       * parent's permissions, and data/ is the backend's, so the port
-       * directory gets the {backend, NONE} the agent's would. */
-      for (guint k = 0; device->kv[k]; k += 2)
-        {
-          g_autofree char *path = g_strdup_printf ("%s/%s", dir, device->kv[k]);
-          if (!xs_write (xsh, t, path, device->kv[k + 1], strlen (device->kv[k + 1])))
-            return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static void
-publish_batch (XdSimHost *host, GPtrArray *devices)
-{
-  struct xs_handle *xsh = xd_sim_host_get_handle (host);
-
-  /* Nothing else writes while the host is filled: a conflict is a bug. */
-  for (guint attempt = 0; attempt < 10; attempt++)
-    {
-      xs_transaction_t t = xs_transaction_start (xsh);
-
-      if (t == XBT_NULL)
-        g_error ("xs_transaction_start: %s", g_strerror (errno));
-      if (!publish_batch_txn (xsh, t, devices))
-        g_error ("publishing a batch: %s", g_strerror (errno));
-      if (xs_transaction_end (xsh, t, false))
-        return;
-      if (errno != EAGAIN)
-        g_error ("xs_transaction_end: %s", g_strerror (errno));
-    }
-  g_error ("publishing a batch kept conflicting");
-}
-
 /* The device mix: a mic in dom0; the rest round-robin over the VMs (dom0
  * included), seven in ten of each VM's devices block (a disk and two
  * partitions, in turn), the others usb; every twentieth block device is
@@ -437,15 +327,15 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) plan
-    = g_ptr_array_new_with_free_func ((GDestroyNotify) planned_device_free);
-  g_autoptr (GArray) vbds = g_array_new (FALSE, TRUE, sizeof (PlannedVbd));
+    = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_bench_device_free);
+  g_autoptr (GArray) vbds = g_array_new (FALSE, TRUE, sizeof (XdBenchVbd));
   g_autofree guint *per_vm = g_new0 (guint, spec->n_vms);
   g_autofree guint *blocks = g_new0 (guint, spec->n_vms);
   g_autofree guint *usbs = g_new0 (guint, spec->n_vms);
   g_autofree guint *attached_to = g_new0 (guint, spec->n_vms);
   gint64 start = g_get_monotonic_time ();
 
-  plan_device (plan, 0, "mic", "mic", "desc", "Internal microphone", NULL);
+  xd_bench_plan_device (plan, 0, "mic", "mic", "desc", "Internal microphone", NULL);
   res->n_mic = 1;
   for (guint i = 0; i + 1 < spec->n_devices; i++)
     {
@@ -464,17 +354,17 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
           block_port (b, port, parent);
           desc = g_strdup_printf ("Synthetic disk %u of %s (%s)", b / 3, port,
                                   b % 3 == 0 ? "whole disk" : "partition");
-          plan_device (plan, backend, "block", port, "desc", desc, "size", size, "mode", mode,
-                       b % 3 ? "parent" : NULL, parent, NULL);
+          xd_bench_plan_device (plan, backend, "block", port, "desc", desc, "size", size, "mode",
+                                mode, b % 3 ? "parent" : NULL, parent, NULL);
           if (res->n_block++ % 20 == 19)
             {
               /* The next guest: dom0 holds nothing. */
               guint frontend = backend + 1 < spec->n_vms ? backend + 1 : 1;
               guint n = attached_to[frontend]++;
-              PlannedVbd vbd = { backend, frontend, frontend_devid (n), "", "", mode };
+              XdBenchVbd vbd = { backend, frontend, xd_bench_frontend_devid (n), "", "", mode };
 
               g_snprintf (vbd.params, sizeof vbd.params, "/dev/%s", port);
-              frontend_dev (n, vbd.dev);
+              xd_bench_frontend_dev (n, vbd.dev);
               g_array_append_val (vbds, vbd);
             }
         }
@@ -486,8 +376,8 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
                     : g_strdup_printf ("%u-%u", 1 + u / 64, 1 + (u / 4) % 16 + 16 * (u % 4));
           g_autofree char *desc = g_strdup_printf ("Synthetic USB device %u", u);
 
-          plan_device (plan, backend, "usb", port, "desc", desc, "interfaces",
-                       u % 2 ? ":030101:030102:" : ":080650:", NULL);
+          xd_bench_plan_device (plan, backend, "usb", port, "desc", desc, "interfaces",
+                                u % 2 ? ":030101:030102:" : ":080650:", NULL);
           res->n_usb++;
         }
     }
@@ -504,7 +394,7 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
       die_on_error (error, "adding a VM");
       for (guint i = 0; i < plan->len; i++)
         {
-          const PlannedDevice *device = plan->pdata[i];
+          const XdBenchDevice *device = plan->pdata[i];
           if (device->backend != d)
             continue;
           if (spec->batched)
@@ -515,10 +405,10 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
           die_on_error (error, "publishing a device");
         }
       if (batch->len > 0)
-        publish_batch (host, batch);
+        xd_bench_publish_batch (host, batch);
       for (guint i = 0; i < vbds->len; i++)
         {
-          const PlannedVbd *vbd = &g_array_index (vbds, PlannedVbd, i);
+          const XdBenchVbd *vbd = &g_array_index (vbds, XdBenchVbd, i);
           if (MAX (vbd->backend, vbd->frontend) != d)
             continue;
           xd_sim_host_write_vbd (host, vbd->backend, vbd->frontend, vbd->devid, vbd->params,

@@ -36,6 +36,7 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-bench-host.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-toolstack-sim.h"
@@ -491,23 +492,6 @@ timed_take (TimedToolstack *self, guint64 *calls)
 
 /* ---- the host ---- */
 
-/* xvda, ..., xvdp, then libxl's extended numbering: the synthetic VMs'
- * disks never take xvdi..xvdz from the demo VMs the rounds attach to. */
-static void
-frontend_dev (guint n, char buf[8])
-{
-  if (n < 26)
-    g_snprintf (buf, 8, "xvd%c", 'a' + n);
-  else
-    g_snprintf (buf, 8, "xvd%c%c", 'a' + (n / 26 - 1), 'a' + n % 26);
-}
-
-static guint
-frontend_devid (guint n)
-{
-  return n < 16 ? XVD_DEVID_BASE + 16 * n : (1U << 28) | (n << 8);
-}
-
 typedef struct
 {
   guint sys_usb_block;   /* block ports sys-usb publishes */
@@ -581,9 +565,9 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
                 frontend = FIRST_EXTRA_VM + next_frontend++ % n_extra;
               while (frontend == backend);
               n = disks_of[frontend]++;
-              frontend_dev (n, dev);
-              xd_sim_host_write_vbd (host, backend, frontend, frontend_devid (n), params, dev, mode,
-                                     XENBUS_STATE_CONNECTED, &error);
+              xd_bench_frontend_dev (n, dev);
+              xd_sim_host_write_vbd (host, backend, frontend, xd_bench_frontend_devid (n), params,
+                                     dev, mode, XENBUS_STATE_CONNECTED, &error);
               die_on_error (error, "attaching a block device");
               info->extra_attached++;
             }

@@ -38,6 +38,7 @@
 #include <glib/gstdio.h>
 
 #include "core/xd-engine.h"
+#include "harness/xd-bench-host.h"
 #include "harness/xd-test-xenstored.h"
 #include "tray/xd-tray-menu.h"
 #include "xen/xd-sim-host.h"
@@ -141,101 +142,6 @@ tick_cb (gpointer user_data)
 
 /* ---- the synthetic host (bench-engine's mix) ---- */
 
-typedef struct
-{
-  guint backend;
-  const char *klass;
-  char *port;
-  GStrv kv; /* key, value, ..., NULL */
-} PlannedDevice;
-
-static void
-planned_device_free (PlannedDevice *device)
-{
-  g_free (device->port);
-  g_strfreev (device->kv);
-  g_free (device);
-}
-
-static PlannedDevice *
-plan_device (GPtrArray *plan, guint backend, const char *klass, const char *port, ...)
-{
-  PlannedDevice *device = g_new0 (PlannedDevice, 1);
-  g_autoptr (GStrvBuilder) kv = g_strv_builder_new ();
-  const char *key;
-  va_list ap;
-
-  device->backend = backend;
-  device->klass = klass;
-  device->port = g_strdup (port);
-  va_start (ap, port);
-  while ((key = va_arg (ap, const char *)))
-    {
-      g_strv_builder_add (kv, key);
-      g_strv_builder_add (kv, va_arg (ap, const char *));
-    }
-  va_end (ap);
-  device->kv = g_strv_builder_end (kv);
-  g_ptr_array_add (plan, device);
-  return device;
-}
-
-typedef struct
-{
-  guint backend, frontend, devid;
-  char params[24];
-  char dev[8];
-  const char *mode;
-} PlannedVbd;
-
-static void
-frontend_dev (guint n, char buf[8])
-{
-  if (n < 26)
-    g_snprintf (buf, 8, "xvd%c", 'a' + n);
-  else
-    g_snprintf (buf, 8, "xvd%c%c", 'a' + (n / 26 - 1), 'a' + n % 26);
-}
-
-static guint
-frontend_devid (guint n)
-{
-  return n < 16 ? XVD_DEVID_BASE + 16 * n : (1U << 28) | (n << 8);
-}
-
-/* What xd_sim_host_publish_device writes, for all of one backend's devices
- * in one transaction (see bench-engine). */
-static void
-publish_batch (XdSimHost *host, GPtrArray *devices)
-{
-  struct xs_handle *xsh = xd_sim_host_get_handle (host);
-
-  for (guint attempt = 0; attempt < 10; attempt++)
-    {
-      xs_transaction_t t = xs_transaction_start (xsh);
-
-      if (t == XBT_NULL)
-        g_error ("xs_transaction_start: %s", g_strerror (errno));
-      for (guint i = 0; i < devices->len; i++)
-        {
-          const PlannedDevice *device = devices->pdata[i];
-          for (guint k = 0; device->kv[k]; k += 2)
-            {
-              g_autofree char *path
-                = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s/%s", device->backend,
-                                   device->klass, device->port, device->kv[k]);
-              if (!xs_write (xsh, t, path, device->kv[k + 1], strlen (device->kv[k + 1])))
-                g_error ("writing %s: %s", path, g_strerror (errno));
-            }
-        }
-      if (xs_transaction_end (xsh, t, false))
-        return;
-      if (errno != EAGAIN)
-        g_error ("xs_transaction_end: %s", g_strerror (errno));
-    }
-  g_error ("publishing a batch kept conflicting");
-}
-
 /* A mic in dom0; the rest round-robin over the VMs, seven in ten block (a
  * disk and two partitions in turn), the others usb; every twentieth block
  * device attached to the next guest. Returns the plan. */
@@ -243,12 +149,12 @@ static GPtrArray *
 populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
 {
   g_autoptr (GError) error = NULL;
-  GPtrArray *plan = g_ptr_array_new_with_free_func ((GDestroyNotify) planned_device_free);
-  g_autoptr (GArray) vbds = g_array_new (FALSE, TRUE, sizeof (PlannedVbd));
+  GPtrArray *plan = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_bench_device_free);
+  g_autoptr (GArray) vbds = g_array_new (FALSE, TRUE, sizeof (XdBenchVbd));
   guint per_vm[N_VMS] = { 0 }, blocks[N_VMS] = { 0 }, usbs[N_VMS] = { 0 };
   guint attached_to[N_VMS] = { 0 };
 
-  plan_device (plan, 0, "mic", "mic", "desc", "Internal microphone", NULL);
+  xd_bench_plan_device (plan, 0, "mic", "mic", "desc", "Internal microphone", NULL);
   *n_block = *n_usb = 0;
   for (guint i = 0; i + 1 < N_DEVICES; i++)
     {
@@ -268,16 +174,16 @@ populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
           g_snprintf (parent, sizeof parent, "xdsk%u", b / 3);
           desc = g_strdup_printf ("Synthetic disk %u of %s (%s)", b / 3, port,
                                   b % 3 == 0 ? "whole disk" : "partition");
-          plan_device (plan, backend, "block", port, "desc", desc, "size", size, "mode", mode,
-                       b % 3 ? "parent" : NULL, parent, NULL);
+          xd_bench_plan_device (plan, backend, "block", port, "desc", desc, "size", size, "mode",
+                                mode, b % 3 ? "parent" : NULL, parent, NULL);
           if ((*n_block)++ % 20 == 19)
             {
               guint frontend = backend + 1 < N_VMS ? backend + 1 : 1;
               guint n = attached_to[frontend]++;
-              PlannedVbd vbd = { backend, frontend, frontend_devid (n), "", "", mode };
+              XdBenchVbd vbd = { backend, frontend, xd_bench_frontend_devid (n), "", "", mode };
 
               g_snprintf (vbd.params, sizeof vbd.params, "/dev/%s", port);
-              frontend_dev (n, vbd.dev);
+              xd_bench_frontend_dev (n, vbd.dev);
               g_array_append_val (vbds, vbd);
             }
         }
@@ -289,8 +195,8 @@ populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
                     : g_strdup_printf ("%u-%u", 1 + u / 64, 1 + (u / 4) % 16 + 16 * (u % 4));
           g_autofree char *desc = g_strdup_printf ("Synthetic USB device %u", u);
 
-          plan_device (plan, backend, "usb", port, "desc", desc, "interfaces",
-                       u % 2 ? ":030101:030102:" : ":080650:", NULL);
+          xd_bench_plan_device (plan, backend, "usb", port, "desc", desc, "interfaces",
+                                u % 2 ? ":030101:030102:" : ":080650:", NULL);
           (*n_usb)++;
         }
     }
@@ -303,13 +209,13 @@ populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
       xd_sim_host_add_vm (host, d, name, &error);
       die_on_error (error, "adding a VM");
       for (guint i = 0; i < plan->len; i++)
-        if (((PlannedDevice *) plan->pdata[i])->backend == d)
+        if (((XdBenchDevice *) plan->pdata[i])->backend == d)
           g_ptr_array_add (batch, plan->pdata[i]);
       if (batch->len > 0)
-        publish_batch (host, batch);
+        xd_bench_publish_batch (host, batch);
       for (guint i = 0; i < vbds->len; i++)
         {
-          const PlannedVbd *vbd = &g_array_index (vbds, PlannedVbd, i);
+          const XdBenchVbd *vbd = &g_array_index (vbds, XdBenchVbd, i);
           if (MAX (vbd->backend, vbd->frontend) != d)
             continue;
           xd_sim_host_write_vbd (host, vbd->backend, vbd->frontend, vbd->devid, vbd->params,
@@ -329,7 +235,7 @@ update_targets (GPtrArray *plan)
 
   for (guint i = 0; i < plan->len; i++)
     {
-      PlannedDevice *device = plan->pdata[i];
+      XdBenchDevice *device = plan->pdata[i];
       if (device->backend != 0 && strcmp (device->klass, "block") == 0)
         g_ptr_array_add (targets, device);
     }
@@ -339,7 +245,7 @@ update_targets (GPtrArray *plan)
 /* Publishes @device again with its description replaced by @desc; returns
  * when the commit's reply has come back. */
 static void
-republish (XdSimHost *host, const PlannedDevice *device, const char *desc)
+republish (XdSimHost *host, const XdBenchDevice *device, const char *desc)
 {
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) kv = g_strdupv (device->kv);
@@ -793,7 +699,7 @@ measure_dbus_updates (Session *s, GPid pid, XdSimHost *host, GPtrArray *targets,
 
   for (guint i = 0; i < WARMUP_UPDATES + N_UPDATES; i++)
     {
-      const PlannedDevice *device = targets->pdata[i % targets->len];
+      const XdBenchDevice *device = targets->pdata[i % targets->len];
       g_autofree char *token = g_strdup_printf ("Renamed %04u", i);
       g_autofree char *desc = g_strdup_printf ("%s (bench)", token);
       gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_US;
@@ -837,7 +743,7 @@ measure_dbus_updates (Session *s, GPid pid, XdSimHost *host, GPtrArray *targets,
 
 typedef struct
 {
-  const PlannedDevice *awaited;
+  const XdBenchDevice *awaited;
   gint64 changed_at;
   gboolean timed_out;
 } InProcess;
@@ -929,7 +835,7 @@ measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, doubl
 
   for (guint i = 0; i < WARMUP_UPDATES + N_UPDATES; i++)
     {
-      const PlannedDevice *device = targets->pdata[i % targets->len];
+      const XdBenchDevice *device = targets->pdata[i % targets->len];
       g_autofree char *key = g_strdup_printf ("vm-%03u:%s", device->backend, device->port);
       g_autofree char *token = g_strdup_printf ("Moved %04u", i);
       g_autofree char *desc = g_strdup_printf ("%s (bench)", token);

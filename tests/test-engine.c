@@ -10,6 +10,7 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-xs-store.h"
@@ -21,57 +22,6 @@ typedef struct
   XdEngine *engine;
   GPtrArray *log; /* "vm-added work", "device-changed 1/block/sda1", ... */
 } Fixture;
-
-static void
-log_vm (XdEngine *engine, XdVm *vm, gpointer user_data, const char *what)
-{
-  Fixture *fx = user_data;
-  g_ptr_array_add (fx->log, g_strdup_printf ("%s %s", what, vm->name));
-}
-
-static void
-vm_added_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
-{
-  log_vm (engine, vm, user_data, "vm-added");
-}
-
-static void
-vm_removed_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
-{
-  log_vm (engine, vm, user_data, "vm-removed");
-}
-
-static void
-log_device (Fixture *fx, XdDevice *device, const char *what)
-{
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log, g_strdup_printf ("%s %s", what, key));
-}
-
-static void
-device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, device, "device-added");
-}
-
-static void
-device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, device, "device-changed");
-}
-
-static void
-device_removed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, device, "device-removed");
-}
-
-static void
-connection_changed_cb (XdEngine *engine, gboolean connected, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_ptr_array_add (fx->log, g_strdup (connected ? "connected" : "disconnected"));
-}
 
 static const char *const sda_kv[]
   = { "desc", "SanDisk Cruzer", "size", "16008609792", "mode", "w", NULL };
@@ -100,12 +50,10 @@ start_engine (Fixture *fx, gboolean watch)
 
   g_assert_no_error (error);
   fx->engine = xd_engine_new (store);
-  g_signal_connect (fx->engine, "vm-added", G_CALLBACK (vm_added_cb), fx);
-  g_signal_connect (fx->engine, "vm-removed", G_CALLBACK (vm_removed_cb), fx);
-  g_signal_connect (fx->engine, "device-added", G_CALLBACK (device_added_cb), fx);
-  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
-  g_signal_connect (fx->engine, "device-removed", G_CALLBACK (device_removed_cb), fx);
-  g_signal_connect (fx->engine, "connection-changed", G_CALLBACK (connection_changed_cb), fx);
+  xd_test_log_engine_signals (fx->engine, fx->log,
+                              XD_TEST_LOG_VM_ADDED | XD_TEST_LOG_VM_REMOVED
+                                | XD_TEST_LOG_DEVICE_ADDED | XD_TEST_LOG_DEVICE_CHANGED
+                                | XD_TEST_LOG_DEVICE_REMOVED | XD_TEST_LOG_CONNECTION);
   g_assert_true (xd_engine_load (fx->engine, watch, &error));
   g_assert_no_error (error);
 }
@@ -135,40 +83,11 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   g_ptr_array_unref (fx->log);
 }
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-log_contains (Fixture *fx, const char *entry)
-{
-  for (guint i = 0; i < fx->log->len; i++)
-    if (strcmp (fx->log->pdata[i], entry) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* Runs the main loop until @entry shows in the log; fails after 5 s. */
 static void
 wait_for (Fixture *fx, const char *entry)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (5000, timeout_cb, &timed_out);
-
-  while (!log_contains (fx, entry) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  if (timed_out)
-    {
-      g_autofree char *joined = NULL;
-      g_ptr_array_add (fx->log, NULL);
-      joined = g_strjoinv ("; ", (char **) fx->log->pdata);
-      g_error ("timed out waiting for “%s”; log: %s", entry, joined);
-    }
+  xd_test_wait_for_line (fx->log, entry, 5000);
 }
 
 /* Lets stragglers be handled. Tests do not rely on it for ordering: they
@@ -230,7 +149,7 @@ test_vm_lifecycle (Fixture *fx, gconstpointer data)
   g_assert_true (xd_sim_host_remove_vm (fx->host, 7, &error));
   g_assert_no_error (error);
   wait_for (fx, "vm-removed vault");
-  g_assert_true (log_contains (fx, "device-removed 7/mic/mic"));
+  g_assert_true (xd_test_log_contains (fx->log, "device-removed 7/mic/mic"));
   g_assert_null (xd_engine_lookup_vm_by_name (fx->engine, "vault"));
   g_assert_null (lookup (fx, XD_CLASS_MIC, 7, "mic"));
 }

@@ -17,6 +17,7 @@
 
 #include "core/xd-engine.h"
 #include "harness/xd-fake-notifications.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "tray/xd-notifier.h"
 #include "xen/xd-sim-host.h"
@@ -68,31 +69,6 @@ static const char *const summary_only_caps[] = { "actions", NULL };
 static const Params summary_only = { FALSE, summary_only_caps };
 
 static void
-device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log, g_strdup_printf ("device-added %s", key));
-}
-
-static void
-device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log,
-                   g_strdup_printf ("device-changed %s holders=%u", key, device->attachments->len));
-}
-
-static void
-device_removed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log, g_strdup_printf ("device-removed %s", key));
-}
-
-static void
 count_message_cb (const char *log_domain, GLogLevelFlags log_level, const char *message,
                   gpointer user_data)
 {
@@ -136,9 +112,9 @@ fixture_setup (Fixture *fx, gconstpointer data)
 
   /* Connected after the notifier, so its handlers have run when the log
    * shows an event. */
-  g_signal_connect (fx->engine, "device-added", G_CALLBACK (device_added_cb), fx);
-  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
-  g_signal_connect (fx->engine, "device-removed", G_CALLBACK (device_removed_cb), fx);
+  xd_test_log_engine_signals (fx->engine, fx->log,
+                              XD_TEST_LOG_DEVICE_ADDED | XD_TEST_LOG_DEVICE_CHANGED
+                                | XD_TEST_LOG_DEVICE_REMOVED | XD_TEST_LOG_CHANGED_HOLDERS);
 }
 
 static void
@@ -159,49 +135,17 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 
 /* ---- driving it ---- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-log_contains (Fixture *fx, const char *entry)
-{
-  for (guint i = 0; i < fx->log->len; i++)
-    if (strcmp (fx->log->pdata[i], entry) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 wait_for (Fixture *fx, const char *entry)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (10000, timeout_cb, &timed_out);
-
-  while (!log_contains (fx, entry) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    {
-      g_autofree char *joined = NULL;
-      g_ptr_array_add (fx->log, NULL);
-      joined = g_strjoinv ("; ", (char **) fx->log->pdata);
-      g_error ("timed out waiting for “%s”; log: %s", entry, joined);
-    }
-  g_source_remove (id);
+  xd_test_wait_for_line (fx->log, entry, 10000);
 }
 
 /* Lets whatever is pending in the main loop run. */
 static void
 settle (void)
 {
-  gboolean timed_out = FALSE;
-
-  g_timeout_add (200, timeout_cb, &timed_out);
-  while (!timed_out)
-    g_main_context_iteration (NULL, TRUE);
+  xd_test_spin (200);
 }
 
 static void
@@ -225,51 +169,24 @@ unpublish (Fixture *fx, const char *klass, const char *port)
   g_assert_no_error (error);
 }
 
-typedef struct
-{
-  gboolean done;
-  gboolean ok;
-  GError *error;
-} Outcome;
-
-static void
-attach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_attach_finish (XD_ENGINE (source), result, &outcome->error);
-  outcome->done = TRUE;
-}
-
-static void
-detach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_detach_finish (XD_ENGINE (source), result, NULL, &outcome->error);
-  outcome->done = TRUE;
-}
-
 static void
 attach (Fixture *fx, XdClassId klass, const char *port, const char *vm)
 {
-  Outcome outcome = { 0 };
+  GError *error = NULL;
+  gboolean ok = xd_test_engine_attach (fx->engine, klass, "sys-usb", port, vm, NULL, &error);
 
-  xd_engine_attach_async (fx->engine, klass, "sys-usb", port, vm, NULL, NULL, attach_cb, &outcome);
-  while (!outcome.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (outcome.error);
-  g_assert_true (outcome.ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 static void
 detach (Fixture *fx, XdClassId klass, const char *port, const char *vm)
 {
-  Outcome outcome = { 0 };
+  GError *error = NULL;
+  gboolean ok = xd_test_engine_detach (fx->engine, klass, "sys-usb", port, vm, NULL, &error);
 
-  xd_engine_detach_async (fx->engine, klass, "sys-usb", port, vm, NULL, detach_cb, &outcome);
-  while (!outcome.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (outcome.error);
-  g_assert_true (outcome.ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 static const XdFakeNotification *

@@ -18,6 +18,7 @@
 #include "core/xd-assignments.h"
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-toolstack-sim.h"
@@ -51,20 +52,6 @@ log_line (Fixture *fx, char *line)
 }
 
 static void
-device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  log_line (user_data,
-            g_strdup_printf ("device-changed %s holders=%u", key, device->attachments->len));
-}
-
-static void
-vm_removed_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
-{
-  log_line (user_data, g_strdup_printf ("vm-removed %s", vm->name));
-}
-
-static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -87,8 +74,9 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->toolstack = xd_toolstack_sim_new (&error);
   g_assert_no_error (error);
   xd_engine_set_toolstack (fx->engine, fx->toolstack);
-  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
-  g_signal_connect (fx->engine, "vm-removed", G_CALLBACK (vm_removed_cb), fx);
+  xd_test_log_engine_signals (fx->engine, fx->log,
+                              XD_TEST_LOG_DEVICE_CHANGED | XD_TEST_LOG_CHANGED_HOLDERS
+                                | XD_TEST_LOG_VM_REMOVED);
   g_assert_true (xd_engine_load (fx->engine, TRUE, &error));
   g_assert_no_error (error);
 }
@@ -105,97 +93,24 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 
 /* ---- waiting ---- */
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-log_contains (Fixture *fx, const char *entry)
-{
-  for (guint i = 0; i < fx->log->len; i++)
-    if (strcmp (fx->log->pdata[i], entry) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 wait_for (Fixture *fx, const char *entry)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (10000, timeout_cb, &timed_out);
-
-  while (!log_contains (fx, entry) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    {
-      g_autofree char *joined = NULL;
-      g_ptr_array_add (fx->log, NULL);
-      joined = g_strjoinv ("; ", (char **) fx->log->pdata);
-      g_error ("timed out waiting for “%s”; log: %s", entry, joined);
-    }
-  g_source_remove (id);
-}
-
-typedef struct
-{
-  gboolean done;
-  gboolean ok;
-  guint n;
-  GError *error;
-} Outcome;
-
-static void
-attach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_attach_finish (XD_ENGINE (source), result, &outcome->error);
-  outcome->done = TRUE;
-}
-
-static void
-detach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_detach_finish (XD_ENGINE (source), result, &outcome->n, &outcome->error);
-  outcome->done = TRUE;
-}
-
-static void
-run_until_done (Outcome *outcome)
-{
-  while (!outcome->done)
-    g_main_context_iteration (NULL, TRUE);
+  xd_test_wait_for_line (fx->log, entry, 10000);
 }
 
 static gboolean
 attach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm,
         const char *const *options, GError **error)
 {
-  Outcome outcome = { 0 };
-
-  xd_engine_attach_async (fx->engine, klass, backend, port, vm, options, NULL, attach_cb, &outcome);
-  run_until_done (&outcome);
-  if (outcome.error)
-    g_propagate_error (error, outcome.error);
-  return outcome.ok;
+  return xd_test_engine_attach (fx->engine, klass, backend, port, vm, options, error);
 }
 
 static gboolean
 detach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm,
         guint *n, GError **error)
 {
-  Outcome outcome = { 0 };
-
-  xd_engine_detach_async (fx->engine, klass, backend, port, vm, NULL, detach_cb, &outcome);
-  run_until_done (&outcome);
-  if (n)
-    *n = outcome.n;
-  if (outcome.error)
-    g_propagate_error (error, outcome.error);
-  return outcome.ok;
+  return xd_test_engine_detach (fx->engine, klass, backend, port, vm, n, error);
 }
 
 static XdDevice *

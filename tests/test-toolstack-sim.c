@@ -13,6 +13,7 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-toolstack-sim.h"
@@ -668,13 +669,6 @@ test_stop_vm (Fixture *fx, gconstpointer data)
   g_assert_false (xs_is_domain_introduced (fx->xsh, 3));
 }
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 static XdAttachment *
 holder_of (XdEngine *engine, guint frontend)
 {
@@ -709,7 +703,7 @@ test_engine_sees_attachment (Fixture *fx, gconstpointer data)
   g_assert_null (holder_of (engine, 3));
 
   attach_ok (fx, &request);
-  id = g_timeout_add (5000, timeout_cb, &timed_out);
+  id = g_timeout_add (5000, xd_test_timeout_cb, &timed_out);
   while (!timed_out && !((holder = holder_of (engine, 3)) && holder->state == 4))
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (timed_out);
@@ -723,7 +717,7 @@ test_engine_sees_attachment (Fixture *fx, gconstpointer data)
 
   g_assert_true (xd_toolstack_detach (fx->ts, detach, TIMEOUT_MS, NULL, &error));
   g_assert_no_error (error);
-  id = g_timeout_add (5000, timeout_cb, &timed_out);
+  id = g_timeout_add (5000, xd_test_timeout_cb, &timed_out);
   while (!timed_out && holder_of (engine, 3))
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (timed_out);

@@ -15,6 +15,7 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "tray/xd-tray-menu.h"
 #include "xen/xd-sim-host.h"
@@ -43,46 +44,6 @@ typedef struct
 } Fixture;
 
 /* ---- the engine's log, to wait on ---- */
-
-static void
-log_device (Fixture *fx, const char *what, XdDevice *device)
-{
-  g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-  g_ptr_array_add (fx->log,
-                   g_strdup_printf ("%s %s holders=%u", what, key, device->attachments->len));
-}
-
-static void
-device_added_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, "device-added", device);
-}
-
-static void
-device_changed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, "device-changed", device);
-}
-
-static void
-device_removed_cb (XdEngine *engine, XdDevice *device, gpointer user_data)
-{
-  log_device (user_data, "device-removed", device);
-}
-
-static void
-vm_added_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_ptr_array_add (fx->log, g_strdup_printf ("vm-added %s", vm->name));
-}
-
-static void
-vm_removed_cb (XdEngine *engine, XdVm *vm, gpointer user_data)
-{
-  Fixture *fx = user_data;
-  g_ptr_array_add (fx->log, g_strdup_printf ("vm-removed %s", vm->name));
-}
 
 static void
 operation_finished_cb (XdTrayMenu *menu, gboolean attach, const char *device, const char *vm,
@@ -122,11 +83,10 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->toolstack = xd_toolstack_sim_new (&error);
   g_assert_no_error (error);
   xd_engine_set_toolstack (fx->engine, fx->toolstack);
-  g_signal_connect (fx->engine, "device-added", G_CALLBACK (device_added_cb), fx);
-  g_signal_connect (fx->engine, "device-changed", G_CALLBACK (device_changed_cb), fx);
-  g_signal_connect (fx->engine, "device-removed", G_CALLBACK (device_removed_cb), fx);
-  g_signal_connect (fx->engine, "vm-added", G_CALLBACK (vm_added_cb), fx);
-  g_signal_connect (fx->engine, "vm-removed", G_CALLBACK (vm_removed_cb), fx);
+  xd_test_log_engine_signals (fx->engine, fx->log,
+                              XD_TEST_LOG_DEVICE_ADDED | XD_TEST_LOG_DEVICE_CHANGED
+                                | XD_TEST_LOG_DEVICE_REMOVED | XD_TEST_LOG_ALL_HOLDERS
+                                | XD_TEST_LOG_VM_ADDED | XD_TEST_LOG_VM_REMOVED);
   g_assert_true (xd_engine_load (fx->engine, TRUE, &error));
   g_assert_no_error (error);
 
@@ -135,13 +95,6 @@ fixture_setup (Fixture *fx, gconstpointer data)
   xd_tray_menu_flush (fx->menu);
   g_signal_connect (fx->menu, "summary-changed", G_CALLBACK (summary_changed_cb), fx);
   g_ptr_array_set_size (fx->log, 0);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
 }
 
 /* Drops the last reference to @object and checks that it goes within a few
@@ -153,7 +106,7 @@ static void
 finalize_soon (gpointer object)
 {
   gboolean timed_out = FALSE;
-  guint id = g_timeout_add (5000, timeout_cb, &timed_out);
+  guint id = g_timeout_add (5000, xd_test_timeout_cb, &timed_out);
 
   g_object_add_weak_pointer (object, &object);
   g_object_unref (object);
@@ -176,43 +129,16 @@ fixture_teardown (Fixture *fx, gconstpointer data)
 
 /* ---- waiting ---- */
 
-static gboolean
-array_contains (GPtrArray *array, const char *entry)
-{
-  for (guint i = 0; i < array->len; i++)
-    if (strcmp (array->pdata[i], entry) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static void
-wait_in (GPtrArray *array, const char *entry)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (10000, timeout_cb, &timed_out);
-
-  while (!array_contains (array, entry) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    {
-      g_autoptr (GString) all = g_string_new (NULL);
-      for (guint i = 0; i < array->len; i++)
-        g_string_append_printf (all, "%s; ", (char *) array->pdata[i]);
-      g_error ("timed out waiting for “%s”; have: %s", entry, all->str);
-    }
-  g_source_remove (id);
-}
-
 static void
 wait_for (Fixture *fx, const char *entry)
 {
-  wait_in (fx->log, entry);
+  xd_test_wait_for_line (fx->log, entry, 10000);
 }
 
 static void
 wait_finished (Fixture *fx, const char *entry)
 {
-  wait_in (fx->finished, entry);
+  xd_test_wait_for_line (fx->finished, entry, 10000);
 }
 
 /* Returns once the engine has read every change made to the store so far:
@@ -233,66 +159,28 @@ sync_engine (Fixture *fx)
   g_ptr_array_set_size (fx->log, 0);
 }
 
-/* Runs the main loop for @ms. */
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* ---- operations started by the test (from outside the menu) ---- */
-
-typedef struct
-{
-  gboolean done;
-  gboolean ok;
-  GError *error;
-} Outcome;
-
-static void
-attach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_attach_finish (XD_ENGINE (source), result, &outcome->error);
-  outcome->done = TRUE;
-}
-
-static void
-detach_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Outcome *outcome = user_data;
-  outcome->ok = xd_engine_detach_finish (XD_ENGINE (source), result, NULL, &outcome->error);
-  outcome->done = TRUE;
-}
 
 /* Waits for the operation itself, not only for the model: an operation
  * still running at teardown would outlive its fixture. */
 static void
 engine_attach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm)
 {
-  Outcome outcome = { 0 };
+  GError *error = NULL;
+  gboolean ok = xd_test_engine_attach (fx->engine, klass, backend, port, vm, NULL, &error);
 
-  xd_engine_attach_async (fx->engine, klass, backend, port, vm, NULL, NULL, attach_cb, &outcome);
-  while (!outcome.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (outcome.error);
-  g_assert_true (outcome.ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 static void
 engine_detach (Fixture *fx, XdClassId klass, const char *backend, const char *port, const char *vm)
 {
-  Outcome outcome = { 0 };
+  GError *error = NULL;
+  gboolean ok = xd_test_engine_detach (fx->engine, klass, backend, port, vm, NULL, &error);
 
-  xd_engine_detach_async (fx->engine, klass, backend, port, vm, NULL, detach_cb, &outcome);
-  while (!outcome.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (outcome.error);
-  g_assert_true (outcome.ok);
+  g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 /* ---- the dump ---- */
@@ -827,7 +715,7 @@ test_new_mark (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==,
                    "sys-usb:3-2 — Yubico YubiKey — NEW");
   /* The timer takes the mark away without any other change. */
-  spin (1500);
+  xd_test_spin (1500);
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "sys-usb:3-2 — Yubico YubiKey");
 }
 
@@ -872,7 +760,7 @@ test_refresh_never_operates (Fixture *fx, gconstpointer data)
       xd_tray_menu_flush (fx->menu);
       g_ptr_array_set_size (fx->log, 0);
     }
-  spin (200);
+  xd_test_spin (200);
   g_assert_cmpuint (fx->finished->len, ==, 0);
   /* Still only work's vbd, and no microphone held. */
   g_assert_cmpuint (count_children (fx, "/local/domain/1/backend/vbd"), ==, 1);
@@ -907,7 +795,7 @@ test_screenshot (Fixture *fx, gconstpointer data)
   gtk_widget_show (window);
   while (!gtk_widget_get_mapped (window))
     g_main_context_iteration (NULL, TRUE);
-  spin (100);
+  xd_test_spin (100);
 
   /* GTK wants the event that opened a menu; a click on the window. */
   event = gdk_event_new (GDK_BUTTON_PRESS);
@@ -918,7 +806,7 @@ test_screenshot (Fixture *fx, gconstpointer data)
     event, gdk_seat_get_pointer (gdk_display_get_default_seat (gdk_display_get_default ())));
   gtk_menu_popup_at_rect (menu, gtk_widget_get_window (window), &rect, GDK_GRAVITY_NORTH_WEST,
                           GDK_GRAVITY_NORTH_WEST, event);
-  spin (300);
+  xd_test_spin (300);
   /* The submenu too, as if the pointer rested on the row (GTK would open it
    * from a timeout, with no event to pass on, and warn). */
   row = find_row (fx, "sys-usb:sda1 ");
@@ -926,7 +814,7 @@ test_screenshot (Fixture *fx, gconstpointer data)
   gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))), row,
                             GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
   gdk_event_free (event);
-  spin (800);
+  xd_test_spin (800);
 
   shot = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root),
                                      gdk_window_get_height (root));
@@ -939,7 +827,7 @@ test_screenshot (Fixture *fx, gconstpointer data)
   gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))));
   gtk_menu_popdown (menu);
   gtk_widget_destroy (window);
-  spin (50);
+  xd_test_spin (50);
 }
 
 int
