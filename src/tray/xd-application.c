@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "core/xd-assigner.h"
+#include "core/xd-assignments.h"
 #include "core/xd-engine.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
@@ -126,9 +127,7 @@ start (XdApplication *self, GError **error)
   g_signal_connect (self->menu, "operation-finished", G_CALLBACK (operation_finished_cb), self);
   g_signal_connect (self->engine, "connection-changed", G_CALLBACK (connection_changed_cb), self);
 
-  self->assigner = xd_assigner_new (self->engine, g_getenv ("XEN_DEVICES_STATE_DIR")
-                                                    ? g_getenv ("XEN_DEVICES_STATE_DIR")
-                                                    : XD_LOCALSTATEDIR "/lib/xen-devices");
+  self->assigner = xd_assigner_new (self->engine, xd_assignments_default_dir ());
   g_signal_connect (self->assigner, "failed", G_CALLBACK (assignment_failed_cb), self);
   xd_assigner_apply_running (self->assigner);
   return TRUE;

@@ -12,6 +12,7 @@
 #include <xenstore_lib.h>
 
 #include "core/xd-error.h"
+#include "xd-xs-error.h"
 
 /* libxl retries a conflicting transaction forever; a simulation that keeps
  * conflicting this often has a bug worth reporting. */
@@ -34,37 +35,6 @@ struct _XdSimHost
 typedef gboolean (*TransactionFunc) (XdSimHost *self, xs_transaction_t t, gconstpointer data,
                                      GError **error);
 
-static XdError
-error_code_for_errno (int errsv)
-{
-  switch (errsv)
-    {
-    case ENOENT:
-      return XD_ERROR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-      return XD_ERROR_REFUSED;
-    case EINVAL:
-      return XD_ERROR_INVALID;
-    case ECONNRESET:
-    case ECONNREFUSED:
-    case ENOTCONN:
-    case EPIPE:
-    case EBADF:
-      return XD_ERROR_UNAVAILABLE;
-    default:
-      return XD_ERROR_FAILED;
-    }
-}
-
-static gboolean
-set_xs_error (GError **error, int errsv, const char *op, const char *path)
-{
-  g_set_error (error, XD_ERROR, error_code_for_errno (errsv), "xenstore %s %s failed: %s", op, path,
-               g_strerror (errsv));
-  return FALSE;
-}
-
 /* Runs @func inside a transaction, retrying on EAGAIN (a conflict at commit)
  * as every libxl writer does. */
 static gboolean
@@ -76,7 +46,7 @@ run_transaction (XdSimHost *self, const char *what, TransactionFunc func, gconst
       xs_transaction_t t = xs_transaction_start (self->xsh);
 
       if (t == XBT_NULL)
-        return set_xs_error (error, errno, "transaction_start for", what);
+        return xd_xs_set_error (error, errno, "transaction_start for", what);
       if (!func (self, t, data, error))
         {
           xs_transaction_end (self->xsh, t, true);
@@ -85,7 +55,7 @@ run_transaction (XdSimHost *self, const char *what, TransactionFunc func, gconst
       if (xs_transaction_end (self->xsh, t, false))
         return TRUE;
       if (errno != EAGAIN)
-        return set_xs_error (error, errno, "transaction_end for", what);
+        return xd_xs_set_error (error, errno, "transaction_end for", what);
     }
   g_set_error (error, XD_ERROR, XD_ERROR_TIMEOUT, "xenstore transaction for %s kept conflicting",
                what);
@@ -97,7 +67,7 @@ txn_write (XdSimHost *self, xs_transaction_t t, const char *path, const char *va
            GError **error)
 {
   if (!xs_write (self->xsh, t, path, value, (unsigned int) len))
-    return set_xs_error (error, errno, "write", path);
+    return xd_xs_set_error (error, errno, "write", path);
   return TRUE;
 }
 
@@ -113,7 +83,7 @@ txn_set_perms (XdSimHost *self, xs_transaction_t t, const char *path, struct xs_
                unsigned int n_perms, GError **error)
 {
   if (!xs_set_permissions (self->xsh, t, path, perms, n_perms))
-    return set_xs_error (error, errno, "set_permissions", path);
+    return xd_xs_set_error (error, errno, "set_permissions", path);
   return TRUE;
 }
 
@@ -123,7 +93,7 @@ txn_mknod (XdSimHost *self, xs_transaction_t t, const char *path, struct xs_perm
            unsigned int n_perms, GError **error)
 {
   if (!xs_mkdir (self->xsh, t, path))
-    return set_xs_error (error, errno, "mkdir", path);
+    return xd_xs_set_error (error, errno, "mkdir", path);
   return txn_set_perms (self, t, path, perms, n_perms, error);
 }
 
@@ -132,7 +102,7 @@ static gboolean
 txn_rm (XdSimHost *self, xs_transaction_t t, const char *path, GError **error)
 {
   if (!xs_rm (self->xsh, t, path) && errno != ENOENT)
-    return set_xs_error (error, errno, "rm", path);
+    return xd_xs_set_error (error, errno, "rm", path);
   return TRUE;
 }
 
@@ -376,7 +346,7 @@ xd_sim_host_add_vm (XdSimHost *self, guint domid, const char *name, GError **err
       if (!xs_introduce_domain (self->xsh, domid, 0, STORE_PORT_BASE + domid))
         {
           int errsv = errno;
-          g_set_error (error, XD_ERROR, error_code_for_errno (errsv),
+          g_set_error (error, XD_ERROR, xd_xs_error_code (errsv),
                        "Cannot introduce domain %u to xenstored: %s", domid, g_strerror (errsv));
           return FALSE;
         }
@@ -479,7 +449,7 @@ xd_sim_host_remove_vm (XdSimHost *self, guint domid, GError **error)
   if (!xs_release_domain (self->xsh, domid))
     {
       int errsv = errno;
-      g_set_error (error, XD_ERROR, error_code_for_errno (errsv),
+      g_set_error (error, XD_ERROR, xd_xs_error_code (errsv),
                    "Cannot release domain %u from xenstored: %s", domid, g_strerror (errsv));
       return FALSE;
     }

@@ -78,6 +78,7 @@
 #include <xenstore.h>
 
 #include "core/xd-error.h"
+#include "xd-xs-error.h"
 #include "core/xd-validate.h"
 #include "xd-sim-host.h"
 
@@ -113,37 +114,6 @@ typedef struct
 } XdToolstackSim;
 
 /* ---- xenstore helpers ---- */
-
-static XdError
-error_code_for_errno (int errsv)
-{
-  switch (errsv)
-    {
-    case ENOENT:
-      return XD_ERROR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-      return XD_ERROR_REFUSED;
-    case EINVAL:
-      return XD_ERROR_INVALID;
-    case ECONNRESET:
-    case ECONNREFUSED:
-    case ENOTCONN:
-    case EPIPE:
-    case EBADF:
-      return XD_ERROR_UNAVAILABLE;
-    default:
-      return XD_ERROR_FAILED;
-    }
-}
-
-static gboolean
-set_xs_error (GError **error, int errsv, const char *op, const char *path)
-{
-  g_set_error (error, XD_ERROR, error_code_for_errno (errsv), "xenstore %s %s failed: %s", op, path,
-               g_strerror (errsv));
-  return FALSE;
-}
 
 static struct xs_handle *
 open_store (GError **error)
@@ -228,7 +198,7 @@ write_str (struct xs_handle *xsh, xs_transaction_t t, const char *path, const ch
            GError **error)
 {
   if (!xs_write (xsh, t, path, value, (unsigned int) strlen (value)))
-    return set_xs_error (error, errno, "write", path);
+    return xd_xs_set_error (error, errno, "write", path);
   return TRUE;
 }
 
@@ -262,9 +232,9 @@ make_dir (struct xs_handle *xsh, xs_transaction_t t, const char *path, guint own
   struct xs_permissions perms[2] = { { owner, XS_PERM_NONE }, { reader, XS_PERM_READ } };
 
   if (!xs_mkdir (xsh, t, path))
-    return set_xs_error (error, errno, "mkdir", path);
+    return xd_xs_set_error (error, errno, "mkdir", path);
   if (!xs_set_permissions (xsh, t, path, perms, 2))
-    return set_xs_error (error, errno, "set_permissions", path);
+    return xd_xs_set_error (error, errno, "set_permissions", path);
   return TRUE;
 }
 
@@ -272,7 +242,7 @@ static gboolean
 remove_node (struct xs_handle *xsh, xs_transaction_t t, const char *path, GError **error)
 {
   if (!xs_rm (xsh, t, path) && errno != ENOENT)
-    return set_xs_error (error, errno, "rm", path);
+    return xd_xs_set_error (error, errno, "rm", path);
   return TRUE;
 }
 
@@ -337,7 +307,7 @@ run_txn (struct xs_handle *xsh, const char *what, TxnFunc func, gpointer data, G
       xs_transaction_t t = xs_transaction_start (xsh);
 
       if (t == XBT_NULL)
-        return set_xs_error (error, errno, "transaction_start for", what);
+        return xd_xs_set_error (error, errno, "transaction_start for", what);
       if (!func (xsh, t, data, error))
         {
           xs_transaction_end (xsh, t, true);
@@ -346,7 +316,7 @@ run_txn (struct xs_handle *xsh, const char *what, TxnFunc func, gpointer data, G
       if (xs_transaction_end (xsh, t, false))
         return TRUE;
       if (errno != EAGAIN)
-        return set_xs_error (error, errno, "transaction_end for", what);
+        return xd_xs_set_error (error, errno, "transaction_end for", what);
     }
   g_set_error (error, XD_ERROR, XD_ERROR_TIMEOUT, "xenstore transaction for %s kept conflicting",
                what);
