@@ -43,17 +43,10 @@ xd_engine_operation_timeout (void)
 
 /* ---- reading live state inside a transaction ---- */
 
-typedef struct
+char *
+xd_txn_read_relative (const char *relative, gpointer data)
 {
-  XdStore *store;
-  XdStoreTxn txn;
-  const char *base;
-} TxnReader;
-
-static char *
-txn_read_relative (const char *relative, gpointer data)
-{
-  TxnReader *reader = data;
+  XdTxnReader *reader = data;
   g_autofree char *path = g_strconcat (reader->base, "/", relative, NULL);
   return xd_store_read_txn (reader->store, reader->txn, path, NULL, NULL);
 }
@@ -67,8 +60,8 @@ xd_read_backend_entry (XdStore *store, XdStoreTxn txn, guint backend, const char
     = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
   g_autofree char *record_base = g_strdup_printf (
     "/libxl/%u/device/%s/%u", frontend, strcmp (kind, "qusb") == 0 ? "vusb" : kind, devid);
-  TxnReader reader = { store, txn, base };
-  TxnReader record = { store, txn, record_base };
+  XdTxnReader reader = { store, txn, base };
+  XdTxnReader record = { store, txn, record_base };
 
   if (!info || !info->read_backend)
     return TRUE;
@@ -79,12 +72,12 @@ xd_read_backend_entry (XdStore *store, XdStoreTxn txn, guint backend, const char
    * are written by dom0 alone, in a directory the backend cannot write. */
   if (strcmp (kind, "xd-mic") != 0)
     {
-      g_autofree char *recorded = txn_read_relative ("backend", &record);
+      g_autofree char *recorded = xd_txn_read_relative ("backend", &record);
       if (!recorded || strcmp (recorded, base) != 0)
         return TRUE;
     }
-  return info->read_backend (kind, backend, frontend, devid, txn_read_relative, &reader,
-                             txn_read_relative, &record, out, why);
+  return info->read_backend (kind, backend, frontend, devid, xd_txn_read_relative, &reader,
+                             xd_txn_read_relative, &record, out, why);
 }
 
 /* Whether a vbd entry can hold one of @ports, judged from libxl's record of

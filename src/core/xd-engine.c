@@ -409,20 +409,6 @@ remove_device (XdEngine *self, const char *key)
   g_signal_emit (self, signals[SIGNAL_DEVICE_REMOVED], 0, removed);
 }
 
-typedef struct
-{
-  XdEngine *self;
-  const char *base;
-} NodeReader;
-
-static char *
-read_relative (const char *relative, gpointer data)
-{
-  NodeReader *reader = data;
-  g_autofree char *path = g_strconcat (reader->base, "/", relative, NULL);
-  return store_read (reader->self, path);
-}
-
 /* How many devices of @klass @backend has in the model. */
 static guint
 count_class (XdEngine *self, guint backend, XdClassId klass)
@@ -454,7 +440,7 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   g_autofree char *desc = NULL;
   g_autoptr (XdDevice) device = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
-  NodeReader reader = { self, base };
+  XdTxnReader reader = { self->store, XD_STORE_NO_TXN, base };
   XdDevice *old;
   gsize len = 0;
 
@@ -473,7 +459,7 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   device = xd_device_new (klass, backend, port);
   g_free (device->description);
   device->description = xd_sanitize_description (desc, len);
-  if (!info->read_properties (device, read_relative, &reader, why))
+  if (!info->read_properties (device, xd_txn_read_relative, &reader, why))
     {
       /* The keys are read one by one: an agent removing the device between
        * two reads is not a malformed entry. */
