@@ -768,6 +768,136 @@ test_refresh_never_operates (Fixture *fx, gconstpointer data)
   assert_dump (fx, demo_dump);
 }
 
+/* The demo's dump with every submenu empty, as a lazy menu shows it until
+ * a submenu is wanted; the rows listed keep their submenus. */
+static char *lazy_dump (const char *dump_text, ...) G_GNUC_NULL_TERMINATED;
+
+static char *
+lazy_dump (const char *dump_text, ...)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (dump_text, "\n", -1);
+  gboolean keep = FALSE;
+
+  for (guint i = 0; lines[i] && lines[i][0]; i++)
+    {
+      if (!g_str_has_prefix (lines[i], "  "))
+        {
+          va_list args;
+          const char *prefix;
+
+          keep = FALSE;
+          va_start (args, dump_text);
+          while ((prefix = va_arg (args, const char *)))
+            keep = keep || g_str_has_prefix (lines[i], prefix);
+          va_end (args);
+        }
+      else if (!keep)
+        continue;
+      g_string_append_printf (out, "%s\n", lines[i]);
+    }
+  return g_strdup (out->str);
+}
+
+static gboolean
+submenu_empty (Fixture *fx, const char *row_prefix)
+{
+  GtkWidget *submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (find_row (fx, row_prefix)));
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (submenu));
+
+  return children == NULL;
+}
+
+/* Beyond the eager limit submenus stay empty (no widget at all) until
+ * wanted: when GTK selects the row (pointer or keyboard) or activates it
+ * (what dbusmenu-gtk does on a panel's AboutToShow). A filled submenu then
+ * follows changes, only the last few filled stay so, and going back under
+ * the limit fills them all. */
+static void
+test_lazy (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *empty = lazy_dump (demo_dump, NULL);
+  g_autofree char *sda1 = lazy_dump (demo_dump, "item \"sys-usb:sda1 ", NULL);
+  g_autofree char *sda1_mic
+    = lazy_dump (demo_dump, "item \"sys-usb:sda1 ", "item \"dom0:mic ", NULL);
+  g_autofree char *attached = NULL;
+  GtkWidget *row;
+
+  /* 7 devices and 6 VMs: 42 entries. */
+  g_assert_false (xd_tray_menu_is_lazy (fx->menu));
+  xd_tray_menu_set_eager_limit (fx->menu, 41);
+  assert_dump (fx, empty);
+  g_assert_true (xd_tray_menu_is_lazy (fx->menu));
+  g_assert_true (submenu_empty (fx, "sys-usb:sda1 "));
+  /* Reflecting state fills nothing. */
+  engine_attach (fx, XD_CLASS_USB, "sys-usb", "2-1", "vault");
+  wait_for (fx, "device-changed 1/usb/2-1 holders=1");
+  xd_tray_menu_flush (fx->menu);
+  g_assert_true (submenu_empty (fx, "sys-usb:2-1 "));
+  engine_detach (fx, XD_CLASS_USB, "sys-usb", "2-1", "vault");
+  wait_for (fx, "device-changed 1/usb/2-1 holders=0");
+  assert_dump (fx, empty);
+
+  /* The pointer reaches a row: its submenu fills, the eject mark included. */
+  row = find_row (fx, "sys-usb:sda1 ");
+  gtk_menu_item_select (GTK_MENU_ITEM (row));
+  gtk_menu_item_deselect (GTK_MENU_ITEM (row));
+  assert_dump (fx, sda1);
+  /* A panel's AboutToShow, relayed by dbusmenu-gtk as an activation. */
+  gtk_menu_item_activate (GTK_MENU_ITEM (find_row (fx, "dom0:mic ")));
+  assert_dump (fx, sda1_mic);
+
+  /* A filled submenu follows the model; the others stay empty. */
+  engine_attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal");
+  wait_for (fx, "device-changed 0/mic/mic holders=1");
+  attached = edit (sda1_mic,
+                   "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n"
+                   "  item \"personal\"\n",
+                   "item \"dom0:mic — Internal microphone (attached to personal)\" bold "
+                   "icon=audio-input-microphone\n"
+                   "  item \"personal\" bold icon=media-eject\n",
+                   NULL);
+  assert_dump (fx, attached);
+  /* And a click there works as in an eager menu. */
+  click (fx, "dom0:mic ", "personal");
+  wait_finished (fx, "detach dom0:mic personal ok");
+  wait_for (fx, "device-changed 0/mic/mic holders=0");
+  assert_dump (fx, sda1_mic);
+
+  /* Only the last 8 filled stay filled: fill 9 more rows, one at a time. */
+  for (guint i = 0; i < 9; i++)
+    {
+      g_autofree char *port = g_strdup_printf ("9-%u", i + 1);
+      g_autofree char *entry = g_strdup_printf ("device-added 1/usb/%s holders=0", port);
+      g_autofree char *prefix = g_strdup_printf ("sys-usb:%s ", port);
+      static const char *const kv[] = { "desc", "Hub", NULL };
+
+      g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", port, kv, &error));
+      g_assert_no_error (error);
+      wait_for (fx, entry);
+      xd_tray_menu_flush (fx->menu);
+      gtk_menu_item_activate (GTK_MENU_ITEM (find_row (fx, prefix)));
+      g_assert_false (submenu_empty (fx, prefix));
+      /* sda1 was filled first, the microphone second. */
+      g_assert_true (submenu_empty (fx, "sys-usb:sda1 ") == (i >= 6));
+      g_assert_true (submenu_empty (fx, "dom0:mic ") == (i >= 7));
+    }
+
+  /* Under the limit again: every submenu is filled, as an eager menu's. */
+  for (guint i = 0; i < 9; i++)
+    {
+      g_autofree char *port = g_strdup_printf ("9-%u", i + 1);
+      g_autofree char *entry = g_strdup_printf ("device-removed 1/usb/%s holders=0", port);
+
+      g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, "usb", port, &error));
+      wait_for (fx, entry);
+    }
+  xd_tray_menu_set_eager_limit (fx->menu, 42);
+  assert_dump (fx, demo_dump);
+  g_assert_false (xd_tray_menu_is_lazy (fx->menu));
+}
+
 /* Pops the menu up with sys-usb:sda1's submenu open and saves the screen. */
 static void
 test_screenshot (Fixture *fx, gconstpointer data)
@@ -855,6 +985,7 @@ main (int argc, char **argv)
   ADD ("/xd/tray/hostile-descriptions", test_hostile);
   ADD ("/xd/tray/new-mark", test_new_mark);
   ADD ("/xd/tray/refresh-never-operates", test_refresh_never_operates);
+  ADD ("/xd/tray/lazy-submenus", test_lazy);
   ADD ("/xd/tray/screenshot", test_screenshot);
 #undef ADD
   return g_test_run ();

@@ -15,6 +15,14 @@
  * ayatana-indicator-power coalesce theirs). */
 
 #define DEFAULT_NEW_SECONDS 120
+/* Submenus are filled ahead, from model changes, while the menu has at most
+ * this many VM entries in all (devices times running VMs): panels that never
+ * send AboutToShow then still show them. Beyond it (a host with 1,000
+ * devices and 50 VMs would need 50,000 entries, hundreds of MiB and seconds
+ * to build and export) a submenu is filled when it is about to be shown, and
+ * only the last few filled stay so. */
+#define DEFAULT_EAGER_LIMIT 4096
+#define MAX_LAZY_FILLED 8
 
 enum
 {
@@ -75,6 +83,11 @@ struct _XdTrayMenu
   GHashTable *dirty_rows;
   /* Keys of the devices shown as attached, for the section counts. */
   GHashTable *attached;
+  /* Whether rows fill their submenus only when wanted; the lazy rows whose
+   * submenus are filled, the most recently wanted first. */
+  gboolean lazy;
+  guint eager_limit;
+  GQueue lazy_filled;
 
   guint update_id;
   guint new_timer_id;
@@ -284,7 +297,41 @@ update_row (XdTrayMenu *self, XdTrayRow *row, XdDevice *device, GPtrArray *vms)
   state.busy = op ? op->phase : XD_TRAY_ROW_IDLE;
   state.busy_vm = op ? op->phase_vm : NULL;
   state.vms = offered;
+  if (xd_tray_row_is_lazy (row) != self->lazy)
+    {
+      xd_tray_row_set_lazy (row, self->lazy);
+      if (!self->lazy)
+        g_queue_remove (&self->lazy_filled, row);
+      else if (xd_tray_row_is_filled (row))
+        g_queue_push_tail (&self->lazy_filled, row); /* was open: empty it later */
+    }
   xd_tray_row_update (row, &state);
+}
+
+/* A lazy row's submenu is about to be shown: fill it, and empty the ones
+ * filled longest ago beyond the few kept. */
+static void
+row_wanted_cb (XdTrayRow *row, gpointer user_data)
+{
+  XdTrayMenu *self = user_data;
+  g_autoptr (GPtrArray) vms = NULL;
+  XdDevice *device
+    = xd_engine_lookup_device (self->engine, xd_tray_row_get_class (row),
+                               xd_tray_row_get_backend (row), xd_tray_row_get_port (row));
+
+  if (!device)
+    return; /* its removal has marked the section */
+  vms = xd_engine_get_vms (self->engine);
+  update_row (self, row, device, vms);
+  g_queue_remove (&self->lazy_filled, row);
+  g_queue_push_head (&self->lazy_filled, row);
+  for (GList *l = self->lazy_filled.tail; l && self->lazy_filled.length > MAX_LAZY_FILLED;)
+    {
+      GList *prev = l->prev;
+      if (xd_tray_row_empty (l->data))
+        g_queue_delete_link (&self->lazy_filled, l);
+      l = prev;
+    }
 }
 
 static guint
@@ -298,9 +345,8 @@ menu_position (XdTrayMenu *self, GtkWidget *item)
  * there are updated in place, new rows inserted where they belong, rows of
  * devices gone removed. */
 static void
-update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
+update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArray *vms)
 {
-  g_autoptr (GPtrArray) devices = xd_engine_get_devices (self->engine, section->klass);
   g_autoptr (GPtrArray) rows = g_ptr_array_new_full (devices->len, NULL);
   g_autoptr (GPtrArray) widgets = g_ptr_array_new ();
   g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
@@ -316,7 +362,7 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
       if (!row)
         {
           row = xd_tray_row_new (device->klass, device->backend, device->port, row_vm_activated_cb,
-                                 self);
+                                 row_wanted_cb, self);
           g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
         }
       update_row (self, row, device, vms);
@@ -341,6 +387,7 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *vms)
           g_hash_table_remove (self->attached, xd_tray_row_get_key (row));
           g_hash_table_remove (self->dirty_rows, xd_tray_row_get_key (row));
           g_hash_table_remove (self->rows, xd_tray_row_get_key (row));
+          g_queue_remove (&self->lazy_filled, row);
           xd_tray_row_free (row);
         }
     }
@@ -420,12 +467,37 @@ static void
 update (XdTrayMenu *self)
 {
   g_autoptr (GPtrArray) vms = xd_engine_get_vms (self->engine);
+  GPtrArray *devices[N_SECTIONS] = { NULL };
+  guint64 n_devices = 0;
+  gboolean lazy;
 
   g_clear_handle_id (&self->update_id, g_source_remove);
   expire_new_marks (self, g_get_monotonic_time ());
   for (guint s = 0; s < N_SECTIONS; s++)
+    {
+      Section *section = &self->sections[s];
+      if (section->dirty)
+        devices[s] = xd_engine_get_devices (self->engine, section->klass);
+      n_devices += devices[s] ? devices[s]->len : section->n_devices;
+    }
+  /* Decided before any row is made, so that no submenu is filled for
+   * nothing; a change of mode goes through every row. */
+  lazy = n_devices * vms->len > self->eager_limit;
+  if (lazy != self->lazy)
+    {
+      g_debug ("submenus are now filled %s (%" G_GUINT64_FORMAT " devices, %u VMs)",
+               lazy ? "when shown" : "ahead", n_devices, vms->len);
+      self->lazy = lazy;
+      for (guint s = 0; s < N_SECTIONS; s++)
+        self->sections[s].dirty = TRUE;
+    }
+  for (guint s = 0; s < N_SECTIONS; s++)
     if (self->sections[s].dirty)
-      update_section (self, &self->sections[s], vms);
+      {
+        g_autoptr (GPtrArray) section_devices
+          = devices[s] ? devices[s] : xd_engine_get_devices (self->engine, self->sections[s].klass);
+        update_section (self, &self->sections[s], section_devices, vms);
+      }
   update_dirty_rows (self, vms);
   self->started = TRUE;
   update_summary (self);
@@ -676,6 +748,21 @@ xd_tray_menu_set_new_seconds (XdTrayMenu *self, guint seconds)
   mark_all_dirty (self);
 }
 
+void
+xd_tray_menu_set_eager_limit (XdTrayMenu *self, guint entries)
+{
+  g_return_if_fail (XD_IS_TRAY_MENU (self));
+  self->eager_limit = entries;
+  mark_all_dirty (self);
+}
+
+gboolean
+xd_tray_menu_is_lazy (XdTrayMenu *self)
+{
+  g_return_val_if_fail (XD_IS_TRAY_MENU (self), FALSE);
+  return self->lazy;
+}
+
 static void
 xd_tray_menu_dispose (GObject *object)
 {
@@ -689,6 +776,7 @@ xd_tray_menu_dispose (GObject *object)
         g_ptr_array_set_free_func (self->sections[s].rows, (GDestroyNotify) xd_tray_row_free);
         g_clear_pointer (&self->sections[s].rows, g_ptr_array_unref);
       }
+  g_queue_clear (&self->lazy_filled);
   g_hash_table_remove_all (self->rows);
   if (self->menu)
     {
@@ -740,4 +828,6 @@ xd_tray_menu_init (XdTrayMenu *self)
   self->dirty_rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->attached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->new_seconds = DEFAULT_NEW_SECONDS;
+  self->eager_limit = DEFAULT_EAGER_LIMIT;
+  g_queue_init (&self->lazy_filled);
 }

@@ -33,5 +33,11 @@ void xd_tray_menu_flush (XdTrayMenu *self);
  * (default 120 s; tests shorten it). Devices present at the menu's first
  * update, which runs once the engine has loaded, are never marked. */
 void xd_tray_menu_set_new_seconds (XdTrayMenu *self, guint seconds);
+/* Submenus are filled ahead while the menu would hold at most @entries VM
+ * entries in all (devices times running VMs; default 4,096), and only when
+ * about to be shown beyond that. */
+void xd_tray_menu_set_eager_limit (XdTrayMenu *self, guint entries);
+/* Whether submenus are filled only when about to be shown. */
+gboolean xd_tray_menu_is_lazy (XdTrayMenu *self);
 
 G_END_DECLS

@@ -32,15 +32,22 @@ struct _XdTrayRow
   char *port;
   char *key;
   XdTrayRowVmActivated callback;
+  XdTrayRowWanted wanted;
   gpointer user_data;
 
   GtkWidget *item;
   GtkWidget *label;
   GtkWidget *submenu;
-  /* Shown when no VM can take the device. */
+  /* Shown when no VM can take the device; created with the VM items. */
   GtkWidget *no_vm;
   /* VmItem *, in submenu order. */
   GPtrArray *vm_items;
+  /* A lazy row fills its submenu only when it is about to be shown. */
+  gboolean lazy;
+  /* The submenu holds the VM items (and follows updates). */
+  gboolean filled;
+  gulong select_id;
+  gulong activate_id;
 
   char *text; /* what the label shows */
   gboolean bold;
@@ -238,7 +245,42 @@ update_submenu (XdTrayRow *row, const XdTrayRowState *state)
 
   xd_tray_shell_place (GTK_MENU_SHELL (row->submenu), 0, (GtkWidget *const *) widgets->pdata,
                        widgets->len);
+  if (!row->no_vm)
+    {
+      /* "None" in a submenu as in an empty section: the same word everywhere. */
+      row->no_vm = gtk_menu_item_new_with_label (_ ("None"));
+      gtk_widget_set_sensitive (row->no_vm, FALSE);
+      gtk_menu_shell_append (GTK_MENU_SHELL (row->submenu), row->no_vm);
+    }
   gtk_widget_set_visible (row->no_vm, widgets->len == 0);
+  row->filled = TRUE;
+}
+
+/* Empties the submenu: its items are made again when it is next wanted. */
+static void
+empty_submenu (XdTrayRow *row)
+{
+  g_ptr_array_set_free_func (row->vm_items, vm_item_free);
+  g_ptr_array_set_size (row->vm_items, 0);
+  g_ptr_array_set_free_func (row->vm_items, NULL);
+  if (row->no_vm)
+    gtk_widget_destroy (g_steal_pointer (&row->no_vm));
+  row->filled = FALSE;
+}
+
+/* The submenu is about to be shown ("select" when GTK draws the menu: the
+ * pointer or the keyboard reached the row; "activate" when dbusmenu-gtk
+ * relays a panel's AboutToShow): a lazy row asks for its items now. */
+static void
+row_wanted_cb (GtkMenuItem *item, gpointer user_data)
+{
+  XdTrayRow *row = user_data;
+
+  if (row->filled || row->reflecting)
+    return;
+  /* From now on updates fill the submenu: the first is the owner's, now. */
+  row->filled = TRUE;
+  row->wanted (row, row->user_data);
 }
 
 /* ---- the row ---- */
@@ -311,7 +353,7 @@ xd_tray_row_format_text (const XdTrayRowState *state)
 
 XdTrayRow *
 xd_tray_row_new (XdClassId klass, guint backend, const char *port, XdTrayRowVmActivated callback,
-                 gpointer user_data)
+                 XdTrayRowWanted wanted, gpointer user_data)
 {
   XdTrayRow *row = g_new0 (XdTrayRow, 1);
   GtkWidget *image;
@@ -321,17 +363,16 @@ xd_tray_row_new (XdClassId klass, guint backend, const char *port, XdTrayRowVmAc
   row->port = g_strdup (port);
   row->key = xd_device_key (klass, backend, port);
   row->callback = callback;
+  row->wanted = wanted;
   row->user_data = user_data;
   row->vm_items = g_ptr_array_new ();
 
   row->item
     = g_object_ref_sink (new_box_item (xd_tray_row_class_icon (klass), &image, &row->label));
   row->submenu = gtk_menu_new ();
-  /* "None" in a submenu as in an empty section: the same word everywhere. */
-  row->no_vm = gtk_menu_item_new_with_label (_ ("None"));
-  gtk_widget_set_sensitive (row->no_vm, FALSE);
-  gtk_menu_shell_append (GTK_MENU_SHELL (row->submenu), row->no_vm);
   gtk_menu_item_set_submenu (GTK_MENU_ITEM (row->item), row->submenu);
+  row->select_id = g_signal_connect (row->item, "select", G_CALLBACK (row_wanted_cb), row);
+  row->activate_id = g_signal_connect (row->item, "activate", G_CALLBACK (row_wanted_cb), row);
   return row;
 }
 
@@ -340,6 +381,8 @@ xd_tray_row_free (XdTrayRow *row)
 {
   if (!row)
     return;
+  g_signal_handler_disconnect (row->item, row->select_id);
+  g_signal_handler_disconnect (row->item, row->activate_id);
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_unref (row->vm_items);
   gtk_widget_destroy (row->item);
@@ -394,6 +437,37 @@ xd_tray_row_update (XdTrayRow *row, const XdTrayRowState *state)
       row->text = g_steal_pointer (&text);
       row->bold = bold;
     }
-  update_submenu (row, state);
+  if (!row->lazy || row->filled)
+    update_submenu (row, state);
   row->reflecting = FALSE;
+}
+
+void
+xd_tray_row_set_lazy (XdTrayRow *row, gboolean lazy)
+{
+  row->lazy = lazy;
+  if (lazy)
+    xd_tray_row_empty (row);
+}
+
+gboolean
+xd_tray_row_is_lazy (XdTrayRow *row)
+{
+  return row->lazy;
+}
+
+gboolean
+xd_tray_row_is_filled (XdTrayRow *row)
+{
+  return row->filled;
+}
+
+gboolean
+xd_tray_row_empty (XdTrayRow *row)
+{
+  /* Never under a person's pointer: an open submenu keeps its items. */
+  if (!row->lazy || !row->filled || gtk_widget_get_mapped (row->submenu))
+    return FALSE;
+  empty_submenu (row);
+  return TRUE;
 }

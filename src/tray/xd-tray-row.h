@@ -41,11 +41,16 @@ typedef struct
 typedef void (*XdTrayRowVmActivated) (XdTrayRow *row, const char *vm, gboolean holder,
                                       gpointer user_data);
 
+/* A lazy row's submenu is about to be shown while it is empty: the owner
+ * calls xd_tray_row_update () now, which fills it. */
+typedef void (*XdTrayRowWanted) (XdTrayRow *row, gpointer user_data);
+
 /* Longest description shown in a row, in characters; longer ones end in "…". */
 #define XD_TRAY_ROW_MAX_DESCRIPTION 64
 
 XdTrayRow *xd_tray_row_new (XdClassId klass, guint backend, const char *port,
-                            XdTrayRowVmActivated callback, gpointer user_data);
+                            XdTrayRowVmActivated callback, XdTrayRowWanted wanted,
+                            gpointer user_data);
 /* Destroys the row's widgets. */
 void xd_tray_row_free (XdTrayRow *row);
 
@@ -58,6 +63,17 @@ const char *xd_tray_row_get_port (XdTrayRow *row);
 /* Shows @state: changes only the properties that differ from what is shown,
  * so that dbusmenu sends only real changes. */
 void xd_tray_row_update (XdTrayRow *row, const XdTrayRowState *state);
+
+/* A row is eager at first: every update brings its submenu up to date. A
+ * lazy row keeps its submenu empty until it is about to be shown (see
+ * XdTrayRowWanted), then keeps it up to date until xd_tray_row_empty ().
+ * Making a row lazy empties its submenu unless it is open. */
+void xd_tray_row_set_lazy (XdTrayRow *row, gboolean lazy);
+gboolean xd_tray_row_is_lazy (XdTrayRow *row);
+/* Whether the submenu holds the VM items. */
+gboolean xd_tray_row_is_filled (XdTrayRow *row);
+/* Empties a lazy row's submenu unless it is open; TRUE if it did. */
+gboolean xd_tray_row_empty (XdTrayRow *row);
 
 /* The row's text, as shown and as exported over D-Bus. */
 char *xd_tray_row_format_text (const XdTrayRowState *state);
