@@ -768,8 +768,9 @@ test_refresh_never_operates (Fixture *fx, gconstpointer data)
   assert_dump (fx, demo_dump);
 }
 
-/* The demo's dump with every submenu empty, as a lazy menu shows it until
- * a submenu is wanted; the rows listed keep their submenus. */
+/* The demo's dump with every submenu empty but for the note that offers to
+ * fill it, as a lazy menu shows it until a submenu is wanted; the rows listed
+ * keep their submenus. */
 static char *lazy_dump (const char *dump_text, ...) G_GNUC_NULL_TERMINATED;
 
 static char *
@@ -791,10 +792,14 @@ lazy_dump (const char *dump_text, ...)
           while ((prefix = va_arg (args, const char *)))
             keep = keep || g_str_has_prefix (lines[i], prefix);
           va_end (args);
+          g_string_append_printf (out, "%s\n", lines[i]);
+          if (!keep && g_str_has_prefix (lines[i], "item \"") && lines[i + 1]
+              && g_str_has_prefix (lines[i + 1], "  "))
+            g_string_append (out, "  item \"Show running VMs\"\n");
+          continue;
         }
-      else if (!keep)
-        continue;
-      g_string_append_printf (out, "%s\n", lines[i]);
+      if (keep)
+        g_string_append_printf (out, "%s\n", lines[i]);
     }
   return g_strdup (out->str);
 }
@@ -805,12 +810,13 @@ submenu_empty (Fixture *fx, const char *row_prefix)
   GtkWidget *submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (find_row (fx, row_prefix)));
   g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (submenu));
 
-  return children == NULL;
+  /* Only the note. */
+  return g_list_length (children) == 1;
 }
 
-/* Beyond the eager limit submenus stay empty (no widget at all) until
- * wanted: when GTK selects the row (pointer or keyboard) or activates it
- * (what dbusmenu-gtk does on a panel's AboutToShow). A filled submenu then
+/* Beyond the eager limit submenus hold only a note until wanted: when GTK
+ * selects the row (pointer or keyboard), activates it (what dbusmenu-gtk does
+ * on a panel's AboutToShow), or the note is clicked. A filled submenu then
  * follows changes, only the last few filled stay so, and going back under
  * the limit fills them all. */
 static void
@@ -821,6 +827,8 @@ test_lazy (Fixture *fx, gconstpointer data)
   g_autofree char *sda1 = lazy_dump (demo_dump, "item \"sys-usb:sda1 ", NULL);
   g_autofree char *sda1_mic
     = lazy_dump (demo_dump, "item \"sys-usb:sda1 ", "item \"dom0:mic ", NULL);
+  g_autofree char *sda12_mic = lazy_dump (demo_dump, "item \"sys-usb:sda1 ", "item \"dom0:mic ",
+                                          "item \"sys-usb:sda2 ", NULL);
   g_autofree char *attached = NULL;
   GtkWidget *row;
 
@@ -847,11 +855,15 @@ test_lazy (Fixture *fx, gconstpointer data)
   /* A panel's AboutToShow, relayed by dbusmenu-gtk as an activation. */
   gtk_menu_item_activate (GTK_MENU_ITEM (find_row (fx, "dom0:mic ")));
   assert_dump (fx, sda1_mic);
+  /* A click on the note, for panels that never send AboutToShow. */
+  gtk_menu_item_activate (GTK_MENU_ITEM (find_vm_item (fx, "sys-usb:sda2 ", "Show running VMs")));
+  g_assert_false (submenu_empty (fx, "sys-usb:sda2 "));
+  g_assert_true (submenu_empty (fx, "sys-usb:sda "));
 
   /* A filled submenu follows the model; the others stay empty. */
   engine_attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal");
   wait_for (fx, "device-changed 0/mic/mic holders=1");
-  attached = edit (sda1_mic,
+  attached = edit (sda12_mic,
                    "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n"
                    "  item \"personal\"\n",
                    "item \"dom0:mic — Internal microphone (attached to personal)\" bold "
@@ -863,7 +875,7 @@ test_lazy (Fixture *fx, gconstpointer data)
   click (fx, "dom0:mic ", "personal");
   wait_finished (fx, "detach dom0:mic personal ok");
   wait_for (fx, "device-changed 0/mic/mic holders=0");
-  assert_dump (fx, sda1_mic);
+  assert_dump (fx, sda12_mic);
 
   /* Only the last 8 filled stay filled: fill 9 more rows, one at a time. */
   for (guint i = 0; i < 9; i++)
@@ -879,9 +891,10 @@ test_lazy (Fixture *fx, gconstpointer data)
       xd_tray_menu_flush (fx->menu);
       gtk_menu_item_activate (GTK_MENU_ITEM (find_row (fx, prefix)));
       g_assert_false (submenu_empty (fx, prefix));
-      /* sda1 was filled first, the microphone second. */
-      g_assert_true (submenu_empty (fx, "sys-usb:sda1 ") == (i >= 6));
-      g_assert_true (submenu_empty (fx, "dom0:mic ") == (i >= 7));
+      /* sda1 was filled first, the microphone second, sda2 third. */
+      g_assert_true (submenu_empty (fx, "sys-usb:sda1 ") == (i >= 5));
+      g_assert_true (submenu_empty (fx, "dom0:mic ") == (i >= 6));
+      g_assert_true (submenu_empty (fx, "sys-usb:sda2 ") == (i >= 7));
     }
 
   /* Under the limit again: every submenu is filled, as an eager menu's. */

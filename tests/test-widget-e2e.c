@@ -52,6 +52,9 @@ typedef struct
    * xsettings does by default): only then does dbusmenu-gtk export the
    * icons of GtkImages in plain GtkMenuItems. */
   gboolean menu_images;
+  /* VMs and devices added to the demo host: enough and the widget fills
+   * submenus only when a panel is about to show them. */
+  guint extra;
 } Params;
 
 typedef struct
@@ -669,6 +672,17 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (xd_sim_host_populate_demo (fx->host, &error));
   g_assert_no_error (error);
+  for (guint i = 0; i < params->extra; i++)
+    {
+      static const char *const kv[] = { "desc", "Hub", NULL };
+      g_autofree char *name = g_strdup_printf ("vm%02u", i);
+      g_autofree char *port = g_strdup_printf ("9-%u", i + 1);
+
+      g_assert_true (xd_sim_host_add_vm (fx->host, 100 + i, name, &error));
+      g_assert_no_error (error);
+      g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", port, kv, &error));
+      g_assert_no_error (error);
+    }
 
   fx->state_dir = g_build_filename (g_get_user_data_dir (), "state", NULL);
   g_assert_cmpint (g_mkdir_with_parents (fx->state_dir, 0700), ==, 0);
@@ -912,6 +926,93 @@ test_plugged (Fixture *fx, gconstpointer data)
   widget_stop_cleanly (fx);
 }
 
+/* The id of the top-level item whose label starts with @prefix, and how many
+ * visible children it has. */
+static guint
+row_children (Fixture *fx, const char *prefix, gint32 *id_out)
+{
+  g_autoptr (GVariant) root = get_layout (fx);
+  g_autoptr (GVariant) rows = g_variant_get_child_value (root, 2);
+  guint found = 0, n = 0;
+
+  for (gsize i = 0; i < g_variant_n_children (rows); i++)
+    {
+      g_autoptr (GVariant) boxed = g_variant_get_child_value (rows, i);
+      g_autoptr (GVariant) row = g_variant_get_variant (boxed);
+      g_autoptr (GVariant) props = g_variant_get_child_value (row, 1);
+      g_autoptr (GVariant) children = g_variant_get_child_value (row, 2);
+      const char *label = NULL, *display = NULL;
+
+      if (!g_variant_lookup (props, "label", "&s", &label) || !g_str_has_prefix (label, prefix))
+        continue;
+      found++;
+      /* A panel shows a submenu whether or not it has items yet. */
+      g_assert_true (g_variant_lookup (props, "children-display", "&s", &display));
+      g_assert_cmpstr (display, ==, "submenu");
+      g_variant_get_child (row, 0, "i", id_out);
+      for (gsize j = 0; j < g_variant_n_children (children); j++)
+        {
+          g_autoptr (GVariant) boxed_child = g_variant_get_child_value (children, j);
+          g_autoptr (GVariant) child = g_variant_get_variant (boxed_child);
+          g_autoptr (GVariant) child_props = g_variant_get_child_value (child, 1);
+          gboolean visible = TRUE;
+
+          g_variant_lookup (child_props, "visible", "b", &visible);
+          n += visible;
+        }
+    }
+  g_assert_cmpuint (found, ==, 1);
+  return n;
+}
+
+static gboolean
+sda2_submenu_filled (Fixture *fx, gconstpointer data)
+{
+  gint32 id;
+
+  return row_children (fx, "sys-usb:sda2 — ", &id) == GPOINTER_TO_UINT (data);
+}
+
+/* A host too big to fill every submenu ahead (67 devices, 66 VMs): rows
+ * reach the panel with submenus that hold only a note, and a panel's
+ * AboutToShow fills one, which then works as any other. */
+static void
+test_lazy (Fixture *fx, gconstpointer data)
+{
+  const Params *params = data;
+  g_autoptr (GVariant) reply = NULL;
+  gint32 row, personal;
+  gboolean need_update;
+  /* Every VM but dom0 and sys-usb. */
+  guint offered = 4 + params->extra;
+
+  connect_item (fx);
+  wait_until (fx, dump_has_line, "item \"sys-usb:9-60 — Hub\" submenu icon=media-removable",
+              "the menu");
+  assert_title (fx, "Devices: 67 devices, 1 attached");
+  /* Each submenu holds only the note that offers to fill it. */
+  g_assert_cmpuint (row_children (fx, "sys-usb:sda1 — ", &row), ==, 1);
+  g_assert_cmpuint (row_children (fx, "sys-usb:sda2 — ", &row), ==, 1);
+  g_assert_cmpint (find_item (fx, "sys-usb:sda2 — ", "Show running VMs"), >, 0);
+
+  reply = call (fx, fx->menu_path, MENU_IFACE, "AboutToShow", g_variant_new ("(i)", row), "(b)");
+  g_variant_get (reply, "(b)", &need_update);
+  g_clear_pointer (&reply, g_variant_unref);
+  wait_until (fx, sda2_submenu_filled, GUINT_TO_POINTER (offered), "sda2's submenu to fill");
+  /* Only that one. */
+  g_assert_cmpuint (row_children (fx, "sys-usb:sda1 — ", &row), ==, 1);
+
+  personal = find_item (fx, "sys-usb:sda2 — ", "personal");
+  click (fx, personal);
+  wait_until (fx, sda2_connected, NULL, "sys-usb:sda2 to be connected to personal in xenstore");
+  wait_until (fx, dump_has_line,
+              "item \"" SDA2 " (attached to personal)\" submenu icon=drive-removable-media",
+              "the row to show the attachment");
+  g_assert_cmpint (find_item (fx, "sys-usb:sda2 — ", "personal"), ==, personal);
+  g_assert_true (dump_has_line (fx, "  item \"personal\" icon=media-eject"));
+  widget_stop_cleanly (fx);
+}
+
 /* No StatusNotifierWatcher: the widget falls back to a status icon. */
 static void
 test_fallback (Fixture *fx, gconstpointer data)
@@ -928,6 +1029,7 @@ main (int argc, char **argv)
   static const Params with_watcher = { FALSE, FALSE };
   static const Params menu_images = { FALSE, TRUE };
   static const Params without_watcher = { TRUE, FALSE };
+  static const Params big_host = { FALSE, FALSE, 60 };
 
   /* Labels in messages are UTF-8. */
   setlocale (LC_ALL, "C.UTF-8");
@@ -942,6 +1044,7 @@ main (int argc, char **argv)
   ADD ("/xd/widget-e2e/attach-detach", &with_watcher, test_attach_detach);
   ADD ("/xd/widget-e2e/attach-detach-menu-images", &menu_images, test_attach_detach);
   ADD ("/xd/widget-e2e/plugged", &with_watcher, test_plugged);
+  ADD ("/xd/widget-e2e/lazy-submenus", &big_host, test_lazy);
   ADD ("/xd/widget-e2e/fallback", &without_watcher, test_fallback);
 #undef ADD
   return g_test_run ();

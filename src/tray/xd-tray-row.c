@@ -38,14 +38,19 @@ struct _XdTrayRow
   GtkWidget *item;
   GtkWidget *label;
   GtkWidget *submenu;
-  /* Shown when no VM can take the device; created with the VM items. */
-  GtkWidget *no_vm;
+  /* After the VM items: "None" when no VM can take the device; in an empty
+   * lazy submenu, "Show running VMs". */
+  GtkWidget *note;
+  GtkWidget *note_label;
   /* VmItem *, in submenu order. */
   GPtrArray *vm_items;
   /* A lazy row fills its submenu only when it is about to be shown. */
   gboolean lazy;
   /* The submenu holds the VM items (and follows updates). */
   gboolean filled;
+  /* A lazy row's submenu was wanted: the next update fills it. */
+  gboolean want;
+  gulong note_activate_id;
   gulong select_id;
   gulong activate_id;
 
@@ -245,26 +250,28 @@ update_submenu (XdTrayRow *row, const XdTrayRowState *state)
 
   xd_tray_shell_place (GTK_MENU_SHELL (row->submenu), 0, (GtkWidget *const *) widgets->pdata,
                        widgets->len);
-  if (!row->no_vm)
+  if (!row->filled)
     {
       /* "None" in a submenu as in an empty section: the same word everywhere. */
-      row->no_vm = gtk_menu_item_new_with_label (_ ("None"));
-      gtk_widget_set_sensitive (row->no_vm, FALSE);
-      gtk_menu_shell_append (GTK_MENU_SHELL (row->submenu), row->no_vm);
+      gtk_label_set_text (GTK_LABEL (row->note_label), _ ("None"));
+      gtk_widget_set_sensitive (row->note, FALSE);
+      row->filled = TRUE;
     }
-  gtk_widget_set_visible (row->no_vm, widgets->len == 0);
-  row->filled = TRUE;
+  gtk_widget_set_visible (row->note, widgets->len == 0);
 }
 
-/* Empties the submenu: its items are made again when it is next wanted. */
+/* Empties the submenu: its items are made again when it is next wanted.
+ * Meanwhile the note offers to show them, for panels that never say they
+ * are about to show a submenu: a click there fills it for the next time. */
 static void
 empty_submenu (XdTrayRow *row)
 {
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_set_size (row->vm_items, 0);
   g_ptr_array_set_free_func (row->vm_items, NULL);
-  if (row->no_vm)
-    gtk_widget_destroy (g_steal_pointer (&row->no_vm));
+  gtk_label_set_text (GTK_LABEL (row->note_label), _ ("Show running VMs"));
+  gtk_widget_set_sensitive (row->note, TRUE);
+  gtk_widget_show (row->note);
   row->filled = FALSE;
 }
 
@@ -276,10 +283,10 @@ row_wanted_cb (GtkMenuItem *item, gpointer user_data)
 {
   XdTrayRow *row = user_data;
 
-  if (row->filled || row->reflecting)
+  if (row->filled || row->want || row->reflecting)
     return;
   /* From now on updates fill the submenu: the first is the owner's, now. */
-  row->filled = TRUE;
+  row->want = TRUE;
   row->wanted (row, row->user_data);
 }
 
@@ -370,6 +377,10 @@ xd_tray_row_new (XdClassId klass, guint backend, const char *port, XdTrayRowVmAc
   row->item
     = g_object_ref_sink (new_box_item (xd_tray_row_class_icon (klass), &image, &row->label));
   row->submenu = gtk_menu_new ();
+  row->note = gtk_menu_item_new_with_label (NULL);
+  row->note_label = gtk_bin_get_child (GTK_BIN (row->note));
+  gtk_menu_shell_append (GTK_MENU_SHELL (row->submenu), row->note);
+  row->note_activate_id = g_signal_connect (row->note, "activate", G_CALLBACK (row_wanted_cb), row);
   gtk_menu_item_set_submenu (GTK_MENU_ITEM (row->item), row->submenu);
   row->select_id = g_signal_connect (row->item, "select", G_CALLBACK (row_wanted_cb), row);
   row->activate_id = g_signal_connect (row->item, "activate", G_CALLBACK (row_wanted_cb), row);
@@ -383,6 +394,7 @@ xd_tray_row_free (XdTrayRow *row)
     return;
   g_signal_handler_disconnect (row->item, row->select_id);
   g_signal_handler_disconnect (row->item, row->activate_id);
+  g_signal_handler_disconnect (row->note, row->note_activate_id);
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_unref (row->vm_items);
   gtk_widget_destroy (row->item);
@@ -437,8 +449,9 @@ xd_tray_row_update (XdTrayRow *row, const XdTrayRowState *state)
       row->text = g_steal_pointer (&text);
       row->bold = bold;
     }
-  if (!row->lazy || row->filled)
+  if (!row->lazy || row->filled || row->want)
     update_submenu (row, state);
+  row->want = FALSE;
   row->reflecting = FALSE;
 }
 
@@ -446,7 +459,9 @@ void
 xd_tray_row_set_lazy (XdTrayRow *row, gboolean lazy)
 {
   row->lazy = lazy;
-  if (lazy)
+  if (lazy && !row->filled)
+    empty_submenu (row); /* a new row: show the note */
+  else if (lazy)
     xd_tray_row_empty (row);
 }
 
