@@ -21,7 +21,12 @@ typedef struct
 {
   XdStore parent;
 
+  /* Watches: once a handle has one, libxenstore routes every reply through
+   * its reader thread, which costs about 45% more per request (65 against
+   * 94 µs here). Requests therefore go over a second connection, io_xsh;
+   * a plain store has only that one. */
   struct xs_handle *xsh;
+  struct xs_handle *io_xsh;
   GMainContext *context;
   GSource *fd_source;
 
@@ -84,12 +89,12 @@ xs_store_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len,
   unsigned int n = 0;
   char *value, *copy;
 
-  if (!self->xsh)
+  if (!self->io_xsh)
     {
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
       return NULL;
     }
-  value = xs_read (self->xsh, txn, path, &n);
+  value = xs_read (self->io_xsh, txn, path, &n);
   if (!value)
     {
       set_error_from_errno (self, error, errno, "reading", path);
@@ -120,12 +125,12 @@ xs_store_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError
   char **entries;
   char **result;
 
-  if (!self->xsh)
+  if (!self->io_xsh)
     {
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
       return NULL;
     }
-  entries = xs_directory (self->xsh, txn, path, &n);
+  entries = xs_directory (self->io_xsh, txn, path, &n);
   if (!entries)
     {
       set_error_from_errno (self, error, errno, "listing", path);
@@ -148,7 +153,7 @@ xs_store_directory (XdStore *store, const char *path, GError **error)
 static gboolean
 check_connected (XdXsStore *self, GError **error)
 {
-  if (self->xsh)
+  if (self->io_xsh)
     return TRUE;
   g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore is not connected");
   return FALSE;
@@ -162,7 +167,7 @@ xs_store_transaction_start (XdStore *store, XdStoreTxn *txn, GError **error)
 
   if (!check_connected (self, error))
     return FALSE;
-  t = xs_transaction_start (self->xsh);
+  t = xs_transaction_start (self->io_xsh);
   if (t == XBT_NULL)
     {
       set_error_from_errno (self, error, errno, "starting a transaction", "");
@@ -179,7 +184,7 @@ xs_store_transaction_end (XdStore *store, XdStoreTxn txn, gboolean abort, GError
 
   if (!check_connected (self, error))
     return FALSE;
-  if (xs_transaction_end (self->xsh, txn, abort))
+  if (xs_transaction_end (self->io_xsh, txn, abort))
     return TRUE;
   if (errno == EAGAIN)
     {
@@ -197,7 +202,7 @@ xs_store_write (XdStore *store, XdStoreTxn txn, const char *path, const char *va
 
   if (!check_connected (self, error))
     return FALSE;
-  if (xs_write (self->xsh, txn, path, value, strlen (value)))
+  if (xs_write (self->io_xsh, txn, path, value, strlen (value)))
     return TRUE;
   set_error_from_errno (self, error, errno, "writing", path);
   return FALSE;
@@ -210,7 +215,7 @@ xs_store_rm (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
 
   if (!check_connected (self, error))
     return FALSE;
-  if (xs_rm (self->xsh, txn, path) || errno == ENOENT)
+  if (xs_rm (self->io_xsh, txn, path) || errno == ENOENT)
     return TRUE;
   set_error_from_errno (self, error, errno, "removing", path);
   return FALSE;
@@ -231,7 +236,7 @@ xs_store_set_permissions (XdStore *store, XdStoreTxn txn, const char *path,
       xs_perms[i].perms = (perms[i].perm & XD_STORE_PERM_READ ? XS_PERM_READ : 0)
                           | (perms[i].perm & XD_STORE_PERM_WRITE ? XS_PERM_WRITE : 0);
     }
-  if (xs_set_permissions (self->xsh, txn, path, xs_perms, n_perms))
+  if (xs_set_permissions (self->io_xsh, txn, path, xs_perms, n_perms))
     return TRUE;
   set_error_from_errno (self, error, errno, "setting permissions of", path);
   return FALSE;
@@ -402,22 +407,22 @@ sentinel_start (XdXsStore *self)
   return TRUE;
 }
 
-static gboolean
-xs_store_open (XdXsStore *self, GError **error)
+static struct xs_handle *
+xs_store_open (GError **error)
 {
   /* Not XS_UNWATCH_FILTER: libxenstore 4.17 leaks the body of each queued
    * event it filters out. An event for a watch just removed is harmless: the
    * engine re-reads what it names and finds nothing of interest. */
-  self->xsh = xs_open (0);
-  if (!self->xsh)
+  struct xs_handle *xsh = xs_open (0);
+
+  if (!xsh)
     {
       int err = errno;
       g_autofree char *target = xd_xs_store_describe_target ();
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE,
                    "cannot connect to xenstore (tried %s): %s", target, g_strerror (err));
-      return FALSE;
     }
-  return TRUE;
+  return xsh;
 }
 
 static gboolean
@@ -427,8 +432,15 @@ xs_store_connect (XdXsStore *self, GError **error)
   gpointer key;
   int fd;
 
-  if (!xs_store_open (self, error))
+  self->xsh = xs_store_open (error);
+  if (!self->xsh)
     return FALSE;
+  self->io_xsh = xs_store_open (error);
+  if (!self->io_xsh)
+    {
+      g_clear_pointer (&self->xsh, xs_close);
+      return FALSE;
+    }
   self->generation++;
 
   g_hash_table_iter_init (&iter, self->watches);
@@ -442,8 +454,8 @@ xs_store_connect (XdXsStore *self, GError **error)
   fd = xs_fileno (self->xsh);
   if (fd < 0 || !sentinel_start (self))
     {
-      xs_close (self->xsh);
-      self->xsh = NULL;
+      g_clear_pointer (&self->xsh, xs_close);
+      g_clear_pointer (&self->io_xsh, xs_close);
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstore connection failed at start");
       return FALSE;
     }
@@ -495,6 +507,7 @@ xs_store_disconnect (XdXsStore *self)
     }
   sentinel_stop (self);
   g_clear_pointer (&self->xsh, xs_close);
+  g_clear_pointer (&self->io_xsh, xs_close);
 
   if (!self->reconnect_id)
     {
@@ -514,7 +527,7 @@ xs_store_free (XdStore *store)
 
   if (self->plain)
     {
-      g_clear_pointer (&self->xsh, xs_close);
+      g_clear_pointer (&self->io_xsh, xs_close);
       g_free (self);
       return;
     }
@@ -531,6 +544,7 @@ xs_store_free (XdStore *store)
     }
   sentinel_stop (self);
   g_clear_pointer (&self->xsh, xs_close);
+  g_clear_pointer (&self->io_xsh, xs_close);
   g_hash_table_unref (self->watches);
   g_main_context_unref (self->context);
   g_free (self);
@@ -579,7 +593,8 @@ xd_xs_store_new_plain (GError **error)
 
   self->parent.vtable = &xs_store_vtable;
   self->plain = TRUE;
-  if (!xs_store_open (self, error))
+  self->io_xsh = xs_store_open (error);
+  if (!self->io_xsh)
     {
       g_free (self);
       return NULL;
