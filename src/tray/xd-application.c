@@ -88,6 +88,22 @@ quit_signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A status icon came (GTK draws the menu) or went (the panel draws it). */
+static void
+fallback_changed_cb (XdIndicator *indicator, gboolean fallback, gpointer user_data)
+{
+  XdApplication *self = user_data;
+
+  xd_tray_menu_set_kit (self->menu, fallback ? XD_TRAY_KIT_GTK : XD_TRAY_KIT_DBUSMENU);
+  if (fallback)
+    xd_indicator_set_fallback_menu (indicator, xd_tray_menu_get_menu (self->menu));
+  else
+    {
+      xd_indicator_set_fallback_menu (indicator, NULL);
+      xd_indicator_set_menu_root (indicator, xd_tray_menu_get_dbusmenu_root (self->menu));
+    }
+}
+
 static gboolean
 start (XdApplication *self, GError **error)
 {
@@ -108,19 +124,16 @@ start (XdApplication *self, GError **error)
 
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);
-  /* dbusmenu-gtk exports a menu item's image only when gtk-menu-images is
-   * on, and GTK 3 has it off unless the desktop says otherwise: without it
-   * a panel would not show the eject mark on the VM that holds a device,
-   * the one sign of which entry detaches. This process's menus need it. */
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  g_object_set (gtk_settings_get_default (), "gtk-menu-images", TRUE, NULL);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  self->menu = xd_tray_menu_new (self->engine);
+  /* Drawn by the panel until AppIndicator falls back to a status icon. */
+  self->menu = xd_tray_menu_new_with_kit (self->engine, XD_TRAY_KIT_DBUSMENU);
   /* The engine has loaded: fill the menu now, so that the first title and
    * menu a panel reads are the real ones, not an empty menu and "0 devices"
    * until the menu's first idle update. */
   xd_tray_menu_flush (self->menu);
-  self->indicator = xd_indicator_new (xd_tray_menu_get_menu (self->menu));
+  self->indicator = xd_indicator_new ();
+  g_signal_connect (self->indicator, "fallback-changed", G_CALLBACK (fallback_changed_cb), self);
+  if (xd_tray_menu_get_kit (self->menu) == XD_TRAY_KIT_DBUSMENU)
+    xd_indicator_set_menu_root (self->indicator, xd_tray_menu_get_dbusmenu_root (self->menu));
   summary = xd_tray_menu_dup_summary (self->menu);
   xd_indicator_set_summary (self->indicator, summary);
   g_signal_connect (self->menu, "summary-changed", G_CALLBACK (summary_changed_cb), self);

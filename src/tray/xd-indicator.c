@@ -4,6 +4,7 @@
 #include "xd-indicator.h"
 
 #include <glib/gi18n.h>
+#include <libdbusmenu-glib/server.h>
 
 #define ICON_NAME "xen-devices"
 
@@ -12,7 +13,16 @@ struct _XdIndicator
   AppIndicator parent_instance;
   char *summary;
   GtkStatusIcon *status_icon; /* the fallback's, not owned */
+  GtkMenu *placeholder;       /* what AppIndicator is given */
+  GtkMenu *fallback_menu;     /* what the status icon pops up */
 };
+
+enum
+{
+  SIGNAL_FALLBACK_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (XdIndicator, xd_indicator, APP_INDICATOR_TYPE)
 
@@ -39,18 +49,51 @@ apply_summary (XdIndicator *self)
   G_GNUC_END_IGNORE_DEPRECATIONS
 }
 
+static void
+popup (XdIndicator *self, GtkStatusIcon *icon, guint button, guint32 time)
+{
+  if (!self->fallback_menu)
+    return;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_menu_popup (self->fallback_menu, NULL, NULL, gtk_status_icon_position_menu, icon, button,
+                  time);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+static void
+status_icon_activate_cb (GtkStatusIcon *icon, gpointer user_data)
+{
+  popup (user_data, icon, 1, gtk_get_current_event_time ());
+}
+
+static void
+status_icon_popup_menu_cb (GtkStatusIcon *icon, guint button, guint32 time, gpointer user_data)
+{
+  popup (user_data, icon, button, time);
+}
+
 static GtkStatusIcon *
 xd_indicator_fallback (AppIndicator *indicator)
 {
   XdIndicator *self = XD_INDICATOR (indicator);
   GtkStatusIcon *icon;
 
-  /* AppIndicator's own fallback shows the icon and pops the menu up; add
+  /* AppIndicator's own fallback shows the icon; its clicks would pop up
+   * the empty menu AppIndicator was given: pop up the real one instead. Add
    * what a status icon can do and an indicator cannot: a tooltip. */
   icon = APP_INDICATOR_CLASS (xd_indicator_parent_class)->fallback (indicator);
+  g_signal_handlers_disconnect_matched (icon, G_SIGNAL_MATCH_ID | G_SIGNAL_MATCH_DATA,
+                                        g_signal_lookup ("activate", GTK_TYPE_STATUS_ICON), 0, NULL,
+                                        NULL, self);
+  g_signal_handlers_disconnect_matched (icon, G_SIGNAL_MATCH_ID | G_SIGNAL_MATCH_DATA,
+                                        g_signal_lookup ("popup-menu", GTK_TYPE_STATUS_ICON), 0,
+                                        NULL, NULL, self);
+  g_signal_connect (icon, "activate", G_CALLBACK (status_icon_activate_cb), self);
+  g_signal_connect (icon, "popup-menu", G_CALLBACK (status_icon_popup_menu_cb), self);
   self->status_icon = icon;
   g_message ("no StatusNotifier host: using a status icon");
   apply_summary (self);
+  g_signal_emit (self, signals[SIGNAL_FALLBACK_CHANGED], 0, TRUE);
   return icon;
 }
 
@@ -60,7 +103,29 @@ xd_indicator_unfallback (AppIndicator *indicator, GtkStatusIcon *status_icon)
   XdIndicator *self = XD_INDICATOR (indicator);
 
   self->status_icon = NULL;
+  g_signal_handlers_disconnect_by_data (status_icon, self);
   APP_INDICATOR_CLASS (xd_indicator_parent_class)->unfallback (indicator, status_icon);
+  g_message ("a StatusNotifier host is there: using it");
+  g_signal_emit (self, signals[SIGNAL_FALLBACK_CHANGED], 0, FALSE);
+}
+
+void
+xd_indicator_set_menu_root (XdIndicator *self, DbusmenuMenuitem *root)
+{
+  DbusmenuServer *server = NULL;
+
+  g_return_if_fail (XD_IS_INDICATOR (self));
+  g_object_get (self, "dbus-menu-server", &server, NULL);
+  g_return_if_fail (server != NULL);
+  dbusmenu_server_set_root (server, root);
+  g_object_unref (server);
+}
+
+void
+xd_indicator_set_fallback_menu (XdIndicator *self, GtkMenu *menu)
+{
+  g_return_if_fail (XD_IS_INDICATOR (self));
+  g_set_object (&self->fallback_menu, menu);
 }
 
 void
@@ -81,7 +146,7 @@ xd_indicator_is_fallback (XdIndicator *self)
 }
 
 XdIndicator *
-xd_indicator_new (GtkMenu *menu)
+xd_indicator_new (void)
 {
   XdIndicator *self = g_object_new (XD_TYPE_INDICATOR, "id", "xen-devices", "icon-name", ICON_NAME,
                                     "category", "Hardware", NULL);
@@ -89,7 +154,8 @@ xd_indicator_new (GtkMenu *menu)
   /* Installed icons come from the theme; a build tree points here. */
   if (g_getenv ("XD_ICON_THEME_PATH"))
     app_indicator_set_icon_theme_path (APP_INDICATOR (self), g_getenv ("XD_ICON_THEME_PATH"));
-  app_indicator_set_menu (APP_INDICATOR (self), menu);
+  self->placeholder = g_object_ref_sink (GTK_MENU (gtk_menu_new ()));
+  app_indicator_set_menu (APP_INDICATOR (self), self->placeholder);
   app_indicator_set_status (APP_INDICATOR (self), APP_INDICATOR_STATUS_ACTIVE);
   apply_summary (self);
   return self;
@@ -101,6 +167,8 @@ xd_indicator_finalize (GObject *object)
   XdIndicator *self = XD_INDICATOR (object);
 
   g_free (self->summary);
+  g_clear_object (&self->fallback_menu);
+  g_clear_object (&self->placeholder);
   G_OBJECT_CLASS (xd_indicator_parent_class)->finalize (object);
 }
 
@@ -113,6 +181,10 @@ xd_indicator_class_init (XdIndicatorClass *klass)
   object_class->finalize = xd_indicator_finalize;
   indicator_class->fallback = xd_indicator_fallback;
   indicator_class->unfallback = xd_indicator_unfallback;
+
+  signals[SIGNAL_FALLBACK_CHANGED]
+    = g_signal_new ("fallback-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 }
 
 static void

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 #include <libayatana-appindicator/app-indicator.h>
+#include <libdbusmenu-glib/menuitem.h>
 
 G_BEGIN_DECLS
 
@@ -17,12 +18,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AppIndicator, g_object_unref)
 G_DECLARE_FINAL_TYPE (XdIndicator, xd_indicator, XD, INDICATOR, AppIndicator)
 
 /*
- * The tray icon: an AppIndicator (StatusNotifierItem, its menu exported
- * over D-Bus), or where no StatusNotifier host runs (XEmbed trays, as in a
- * Qubes dom0's Xfce panel) AppIndicator's GtkStatusIcon fallback, to which
- * this subclass adds the tooltip that indicators lack.
+ * The tray icon: an AppIndicator (StatusNotifierItem), whose menu is a
+ * dbusmenu tree exported as it is (xd_indicator_set_menu_root ()), or where
+ * no StatusNotifier host runs (XEmbed trays, as in a Qubes dom0's Xfce
+ * panel) AppIndicator's GtkStatusIcon fallback, which pops up a GtkMenu
+ * (xd_indicator_set_fallback_menu ()) and to which this subclass adds the
+ * tooltip that indicators lack.
+ *
+ * Signals:
+ *   fallback-changed (gboolean fallback): the status icon came or went; the
+ *     owner hands over the menu for the new mode.
+ *
+ * AppIndicator only exports a GtkMenu, mirrored into dbusmenu by
+ * dbusmenu-gtk (four widgets and a mirror per entry); it is given an empty
+ * one, and the dbusmenu server it made gets the real tree as its root.
  */
-XdIndicator *xd_indicator_new (GtkMenu *menu);
+XdIndicator *xd_indicator_new (void);
+void xd_indicator_set_menu_root (XdIndicator *self, DbusmenuMenuitem *root);
+void xd_indicator_set_fallback_menu (XdIndicator *self, GtkMenu *menu);
 /* The title, the icon's accessible description and, in the fallback, the
  * tooltip: "Devices: 7 devices, 2 attached". */
 void xd_indicator_set_summary (XdIndicator *self, const char *summary);

@@ -35,9 +35,9 @@ enum
 typedef struct
 {
   XdClassId klass;
-  GtkWidget *header;
-  GtkWidget *none;
-  GtkWidget *separator; /* after the section; NULL for the last */
+  XdTrayItem *header;
+  XdTrayItem *none;
+  XdTrayItem *separator; /* after the section; NULL for the last */
   /* XdTrayRow *, in menu order (the engine's: backend name, then port). */
   GPtrArray *rows;
   gboolean dirty;
@@ -69,7 +69,8 @@ struct _XdTrayMenu
   GObject parent_instance;
 
   XdEngine *engine;
-  GtkMenu *menu;
+  XdTrayKit kit;
+  XdTrayItem *root; /* the top-level menu */
   Section sections[N_SECTIONS];
   /* Device key -> XdTrayRow * (owned by the sections' arrays). */
   GHashTable *rows;
@@ -334,13 +335,6 @@ row_wanted_cb (XdTrayRow *row, gpointer user_data)
     }
 }
 
-static guint
-menu_position (XdTrayMenu *self, GtkWidget *item)
-{
-  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (self->menu));
-  return (guint) g_list_index (children, item);
-}
-
 /* Brings one section up to date with the engine: rows of devices still
  * there are updated in place, new rows inserted where they belong, rows of
  * devices gone removed. */
@@ -348,7 +342,7 @@ static void
 update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArray *vms)
 {
   g_autoptr (GPtrArray) rows = g_ptr_array_new_full (devices->len, NULL);
-  g_autoptr (GPtrArray) widgets = g_ptr_array_new ();
+  g_autoptr (GPtrArray) entries = g_ptr_array_new ();
   g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
 
   section->n_devices = devices->len;
@@ -361,8 +355,8 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
 
       if (!row)
         {
-          row = xd_tray_row_new (device->klass, device->backend, device->port, row_vm_activated_cb,
-                                 row_wanted_cb, self);
+          row = xd_tray_row_new (self->kit, device->klass, device->backend, device->port,
+                                 row_vm_activated_cb, row_wanted_cb, self);
           g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
         }
       update_row (self, row, device, vms);
@@ -376,7 +370,7 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
         g_hash_table_remove (self->attached, xd_tray_row_get_key (row));
       g_hash_table_add (keep, (gpointer) xd_tray_row_get_key (row));
       g_ptr_array_add (rows, row);
-      g_ptr_array_add (widgets, xd_tray_row_get_item (row));
+      g_ptr_array_add (entries, xd_tray_row_get_item (row));
     }
 
   for (guint i = 0; i < section->rows->len; i++)
@@ -394,9 +388,9 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   g_ptr_array_unref (section->rows);
   section->rows = g_steal_pointer (&rows);
 
-  xd_tray_shell_place (GTK_MENU_SHELL (self->menu), menu_position (self, section->header) + 1,
-                       (GtkWidget *const *) widgets->pdata, widgets->len);
-  gtk_widget_set_visible (section->none, devices->len == 0);
+  xd_tray_item_place (self->root, (guint) xd_tray_item_position (self->root, section->header) + 1,
+                      (XdTrayItem *const *) entries->pdata, entries->len);
+  xd_tray_item_set_visible (section->none, devices->len == 0);
   section->dirty = FALSE;
 }
 
@@ -642,17 +636,22 @@ row_vm_activated_cb (XdTrayRow *row, const char *vm, gboolean holder, gpointer u
 
 /* ---- construction ---- */
 
-static GtkWidget *
-append_insensitive (GtkMenu *menu, const char *text)
+/* An insensitive entry (a header, "None") or a separator. */
+static XdTrayItem *
+new_fixed_entry (XdTrayMenu *self, XdTrayItemFlags flags, const char *text)
 {
-  GtkWidget *item = gtk_menu_item_new_with_label (text);
+  XdTrayItem *item = xd_tray_item_new (self->kit, flags);
 
-  gtk_widget_set_sensitive (item, FALSE);
-  gtk_widget_show (item);
-  gtk_menu_shell_append (GTK_MENU_SHELL (menu), item);
+  if (text)
+    {
+      xd_tray_item_set_text (item, text, FALSE);
+      xd_tray_item_set_sensitive (item, FALSE);
+    }
   return item;
 }
 
+/* The top-level menu with the sections' fixed entries: header, "None",
+ * separator. Rows go between a header and its "None". */
 static void
 build_skeleton (XdTrayMenu *self)
 {
@@ -666,7 +665,9 @@ build_skeleton (XdTrayMenu *self)
     [SECTION_MIC] = XD_CLASS_MIC,
     [SECTION_USB] = XD_CLASS_USB,
   };
+  g_autoptr (GPtrArray) entries = g_ptr_array_new ();
 
+  self->root = xd_tray_item_new (self->kit, XD_TRAY_ITEM_MENU);
   for (guint s = 0; s < N_SECTIONS; s++)
     {
       Section *section = &self->sections[s];
@@ -674,20 +675,52 @@ build_skeleton (XdTrayMenu *self)
       section->klass = classes[s];
       section->rows = g_ptr_array_new ();
       section->dirty = TRUE;
-      section->header = append_insensitive (self->menu, titles[s]);
-      /* Rows go between the header and "None". */
-      section->none = append_insensitive (self->menu, _ ("None"));
+      section->header = new_fixed_entry (self, XD_TRAY_ITEM_PLAIN, titles[s]);
+      section->none = new_fixed_entry (self, XD_TRAY_ITEM_PLAIN, _ ("None"));
+      g_ptr_array_add (entries, section->header);
+      g_ptr_array_add (entries, section->none);
       if (s + 1 < N_SECTIONS)
         {
-          section->separator = gtk_separator_menu_item_new ();
-          gtk_widget_show (section->separator);
-          gtk_menu_shell_append (GTK_MENU_SHELL (self->menu), section->separator);
+          section->separator = new_fixed_entry (self, XD_TRAY_ITEM_SEPARATOR, NULL);
+          g_ptr_array_add (entries, section->separator);
         }
     }
+  xd_tray_item_place (self->root, 0, (XdTrayItem *const *) entries->pdata, entries->len);
+}
+
+/* Destroys every entry, the rows' with them; the model stays. */
+static void
+destroy_entries (XdTrayMenu *self)
+{
+  g_queue_clear (&self->lazy_filled);
+  g_hash_table_remove_all (self->rows);
+  g_hash_table_remove_all (self->dirty_rows);
+  g_hash_table_remove_all (self->attached);
+  for (guint s = 0; s < N_SECTIONS; s++)
+    {
+      Section *section = &self->sections[s];
+      if (section->rows)
+        {
+          g_ptr_array_set_free_func (section->rows, (GDestroyNotify) xd_tray_row_free);
+          g_clear_pointer (&section->rows, g_ptr_array_unref);
+        }
+      g_clear_pointer (&section->header, xd_tray_item_free);
+      g_clear_pointer (&section->none, xd_tray_item_free);
+      g_clear_pointer (&section->separator, xd_tray_item_free);
+      section->n_devices = 0;
+      section->n_attached = 0;
+    }
+  g_clear_pointer (&self->root, xd_tray_item_free);
 }
 
 XdTrayMenu *
 xd_tray_menu_new (XdEngine *engine)
+{
+  return xd_tray_menu_new_with_kit (engine, XD_TRAY_KIT_GTK);
+}
+
+XdTrayMenu *
+xd_tray_menu_new_with_kit (XdEngine *engine, XdTrayKit kit)
 {
   XdTrayMenu *self;
 
@@ -695,6 +728,7 @@ xd_tray_menu_new (XdEngine *engine)
 
   self = g_object_new (XD_TYPE_TRAY_MENU, NULL);
   self->engine = g_object_ref (engine);
+  self->kit = kit;
   g_signal_connect_object (engine, "device-added", G_CALLBACK (device_added_cb), self, 0);
   g_signal_connect_object (engine, "device-changed", G_CALLBACK (device_changed_cb), self, 0);
   g_signal_connect_object (engine, "device-removed", G_CALLBACK (device_removed_cb), self, 0);
@@ -709,7 +743,36 @@ GtkMenu *
 xd_tray_menu_get_menu (XdTrayMenu *self)
 {
   g_return_val_if_fail (XD_IS_TRAY_MENU (self), NULL);
-  return self->menu;
+  g_return_val_if_fail (self->kit == XD_TRAY_KIT_GTK, NULL);
+  return GTK_MENU (xd_tray_item_get_widget (self->root));
+}
+
+DbusmenuMenuitem *
+xd_tray_menu_get_dbusmenu_root (XdTrayMenu *self)
+{
+  g_return_val_if_fail (XD_IS_TRAY_MENU (self), NULL);
+  g_return_val_if_fail (self->kit == XD_TRAY_KIT_DBUSMENU, NULL);
+  return xd_tray_item_get_dbusmenu (self->root);
+}
+
+XdTrayKit
+xd_tray_menu_get_kit (XdTrayMenu *self)
+{
+  return self->kit;
+}
+
+void
+xd_tray_menu_set_kit (XdTrayMenu *self, XdTrayKit kit)
+{
+  g_return_if_fail (XD_IS_TRAY_MENU (self));
+  if (self->kit == kit)
+    return;
+  g_debug ("the menu is now drawn by %s", kit == XD_TRAY_KIT_GTK ? "GTK" : "the panel");
+  destroy_entries (self);
+  self->kit = kit;
+  build_skeleton (self);
+  mark_all_dirty (self);
+  update (self);
 }
 
 char *
@@ -770,19 +833,7 @@ xd_tray_menu_dispose (GObject *object)
 
   g_clear_handle_id (&self->update_id, g_source_remove);
   g_clear_handle_id (&self->new_timer_id, g_source_remove);
-  for (guint s = 0; s < N_SECTIONS; s++)
-    if (self->sections[s].rows)
-      {
-        g_ptr_array_set_free_func (self->sections[s].rows, (GDestroyNotify) xd_tray_row_free);
-        g_clear_pointer (&self->sections[s].rows, g_ptr_array_unref);
-      }
-  g_queue_clear (&self->lazy_filled);
-  g_hash_table_remove_all (self->rows);
-  if (self->menu)
-    {
-      gtk_widget_destroy (GTK_WIDGET (self->menu));
-      g_clear_object (&self->menu);
-    }
+  destroy_entries (self);
   g_clear_object (&self->engine);
   G_OBJECT_CLASS (xd_tray_menu_parent_class)->dispose (object);
 }
@@ -821,7 +872,6 @@ xd_tray_menu_class_init (XdTrayMenuClass *klass)
 static void
 xd_tray_menu_init (XdTrayMenu *self)
 {
-  self->menu = g_object_ref_sink (GTK_MENU (gtk_menu_new ()));
   self->rows = g_hash_table_new (g_str_hash, g_str_equal);
   self->appeared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->operations = g_hash_table_new (g_str_hash, g_str_equal);

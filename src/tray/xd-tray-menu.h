@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 
 #include "core/xd-engine.h"
+#include "xd-tray-item.h"
 
 G_BEGIN_DECLS
 
@@ -11,7 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (XdTrayMenu, xd_tray_menu, XD, TRAY_MENU, GObject)
 
 /*
- * The tray's one persistent GtkMenu, a view of the engine: sections for
+ * The tray's one persistent menu, a view of the engine: sections for
  * block devices, microphones and USB devices; a row per device with a
  * submenu of the running VMs it may go to. It is edited in place as the
  * engine reports changes (coalesced into one idle update), and a click asks
@@ -23,8 +24,16 @@ G_DECLARE_FINAL_TYPE (XdTrayMenu, xd_tray_menu, XD, TRAY_MENU, GObject)
  *                       const GError *error): an operation a click started is
  *     over; @error is NULL on success
  */
+/* Drawn by GTK (xd_tray_menu_new ()) or as dbusmenu entries for a panel;
+ * xd_tray_menu_set_kit () switches, rebuilding every entry. */
 XdTrayMenu *xd_tray_menu_new (XdEngine *engine);
+XdTrayMenu *xd_tray_menu_new_with_kit (XdEngine *engine, XdTrayKit kit);
+XdTrayKit xd_tray_menu_get_kit (XdTrayMenu *self);
+void xd_tray_menu_set_kit (XdTrayMenu *self, XdTrayKit kit);
+/* The GtkMenu (GTK kit only). */
 GtkMenu *xd_tray_menu_get_menu (XdTrayMenu *self);
+/* The root entry to export (dbusmenu kit only). */
+DbusmenuMenuitem *xd_tray_menu_get_dbusmenu_root (XdTrayMenu *self);
 /* "7 devices, 2 attached", translated. */
 char *xd_tray_menu_dup_summary (XdTrayMenu *self);
 /* Applies pending updates now (tests, and before the menu pops up). */

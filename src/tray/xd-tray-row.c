@@ -9,18 +9,13 @@
 #include "core/xd-validate.h"
 
 #define EJECT_ICON "media-eject"
-/* Keeps the names of VMs without an icon aligned with those with one. */
-#define ICON_PIXELS 16
 
 /* One VM in a row's submenu. */
 typedef struct
 {
   XdTrayRow *row;
   char *name;
-  GtkWidget *item;
-  GtkWidget *image;
-  GtkWidget *label;
-  gulong activate_id;
+  XdTrayItem *item;
   gboolean holder;
   gboolean shown; /* holder and sensitivity have been applied once */
 } VmItem;
@@ -35,30 +30,23 @@ struct _XdTrayRow
   XdTrayRowWanted wanted;
   gpointer user_data;
 
-  GtkWidget *item;
-  GtkWidget *label;
-  GtkWidget *submenu;
+  /* The row: class icon, text, submenu. */
+  XdTrayItem *item;
   /* After the VM items: "None" when no VM can take the device; in an empty
    * lazy submenu, "Show running VMs". */
-  GtkWidget *note;
-  GtkWidget *note_label;
+  XdTrayItem *note;
   /* VmItem *, in submenu order. */
   GPtrArray *vm_items;
+
+  /* Set while the row reflects new state: a refresh must never start an
+   * operation, whatever a toolkit emits while entries change. */
+  gboolean reflecting;
   /* A lazy row fills its submenu only when it is about to be shown. */
   gboolean lazy;
   /* The submenu holds the VM items (and follows updates). */
   gboolean filled;
   /* A lazy row's submenu was wanted: the next update fills it. */
   gboolean want;
-  gulong note_activate_id;
-  gulong select_id;
-  gulong activate_id;
-
-  char *text; /* what the label shows */
-  gboolean bold;
-  /* Set while the row reflects new state: a refresh must never start an
-   * operation, whatever GTK emits while widgets change. */
-  gboolean reflecting;
 };
 
 const char *
@@ -79,48 +67,10 @@ xd_tray_row_class_icon (XdClassId klass)
     }
 }
 
-/* Shows @text on @label, bold when asked. The label's text (what
- * gtk_label_get_text () returns and what dbusmenu-gtk exports once it has
- * stripped the markup) is always exactly @text: the markup is built by
- * escaping @text, so a description such as "<b>x</b>" or "&amp;" stays text. */
-static void
-set_label (GtkWidget *label, const char *text, gboolean bold)
-{
-  if (bold)
-    {
-      g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
-      gtk_label_set_markup (GTK_LABEL (label), markup);
-    }
-  else
-    gtk_label_set_text (GTK_LABEL (label), text);
-}
-
-static GtkWidget *
-new_box_item (const char *icon_name, GtkWidget **image_out, GtkWidget **label_out)
-{
-  GtkWidget *item = gtk_menu_item_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *image = gtk_image_new ();
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_image_set_pixel_size (GTK_IMAGE (image), ICON_PIXELS);
-  gtk_widget_set_size_request (image, ICON_PIXELS, ICON_PIXELS);
-  if (icon_name)
-    gtk_image_set_from_icon_name (GTK_IMAGE (image), icon_name, GTK_ICON_SIZE_MENU);
-  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-  gtk_container_add (GTK_CONTAINER (box), image);
-  gtk_container_add (GTK_CONTAINER (box), label);
-  gtk_container_add (GTK_CONTAINER (item), box);
-  gtk_widget_show_all (item);
-  *image_out = image;
-  *label_out = label;
-  return item;
-}
-
 /* ---- VMs in the submenu ---- */
 
 static void
-vm_item_activate_cb (GtkMenuItem *item, gpointer user_data)
+vm_item_activated_cb (XdTrayItem *item, gpointer user_data)
 {
   VmItem *vi = user_data;
   XdTrayRow *row = vi->row;
@@ -137,9 +87,9 @@ vm_item_new (XdTrayRow *row, const char *name)
 
   vi->row = row;
   vi->name = g_strdup (name);
-  vi->item = new_box_item (NULL, &vi->image, &vi->label);
-  gtk_label_set_text (GTK_LABEL (vi->label), name);
-  vi->activate_id = g_signal_connect (vi->item, "activate", G_CALLBACK (vm_item_activate_cb), vi);
+  vi->item = xd_tray_item_new (xd_tray_item_get_kit (row->item), XD_TRAY_ITEM_ICON);
+  xd_tray_item_set_text (vi->item, name, FALSE);
+  xd_tray_item_connect (vi->item, vm_item_activated_cb, NULL, vi);
   return vi;
 }
 
@@ -148,8 +98,7 @@ vm_item_free (gpointer data)
 {
   VmItem *vi = data;
 
-  g_signal_handler_disconnect (vi->item, vi->activate_id);
-  gtk_widget_destroy (vi->item);
+  xd_tray_item_free (vi->item);
   g_free (vi->name);
   g_free (vi);
 }
@@ -157,21 +106,15 @@ vm_item_free (gpointer data)
 static void
 vm_item_update (VmItem *vi, gboolean holder, gboolean sensitive)
 {
-  if (vi->shown && vi->holder == holder && gtk_widget_get_sensitive (vi->item) == sensitive)
+  if (vi->shown && vi->holder == holder && xd_tray_item_get_sensitive (vi->item) == sensitive)
     return;
-  g_signal_handler_block (vi->item, vi->activate_id);
-  if (!vi->shown || vi->holder != holder)
-    {
-      if (holder)
-        gtk_image_set_from_icon_name (GTK_IMAGE (vi->image), EJECT_ICON, GTK_ICON_SIZE_MENU);
-      else
-        gtk_image_clear (GTK_IMAGE (vi->image));
-      set_label (vi->label, vi->name, holder);
-      vi->holder = holder;
-    }
-  gtk_widget_set_sensitive (vi->item, sensitive);
+  xd_tray_item_block (vi->item, TRUE);
+  xd_tray_item_set_icon (vi->item, holder ? EJECT_ICON : NULL);
+  xd_tray_item_set_text (vi->item, vi->name, holder);
+  vi->holder = holder;
+  xd_tray_item_set_sensitive (vi->item, sensitive);
   vi->shown = TRUE;
-  g_signal_handler_unblock (vi->item, vi->activate_id);
+  xd_tray_item_block (vi->item, FALSE);
 }
 
 static gboolean
@@ -183,40 +126,12 @@ is_holder (const XdTrayRowState *state, const char *name)
   return FALSE;
 }
 
-void
-xd_tray_shell_place (GtkMenuShell *shell, guint base, GtkWidget *const *items, guint n_items)
-{
-  GList *children = gtk_container_get_children (GTK_CONTAINER (shell));
-  GList *l = g_list_nth (children, base);
-
-  for (guint i = 0; i < n_items; i++)
-    {
-      if (l && l->data == items[i])
-        {
-          l = l->next;
-          continue;
-        }
-      if (gtk_widget_get_parent (items[i]) == NULL)
-        gtk_menu_shell_insert (shell, items[i], (gint) (base + i));
-      else
-        {
-          /* Rows keep their relative order (their sort keys never change),
-           * so this only happens if that assumption breaks; stay correct. */
-          gtk_menu_reorder_child (GTK_MENU (shell), items[i], (gint) (base + i));
-          g_list_free (children);
-          children = gtk_container_get_children (GTK_CONTAINER (shell));
-          l = g_list_nth (children, base + i + 1);
-        }
-    }
-  g_list_free (children);
-}
-
 /* Brings the submenu to @state->vms, keeping the items of VMs still there. */
 static void
 update_submenu (XdTrayRow *row, const XdTrayRowState *state)
 {
   g_autoptr (GPtrArray) items = g_ptr_array_new_full (state->vms->len + 1, vm_item_free);
-  g_autoptr (GPtrArray) widgets = g_ptr_array_new ();
+  g_autoptr (GPtrArray) entries = g_ptr_array_new ();
   gboolean sensitive = state->busy == XD_TRAY_ROW_IDLE;
 
   /* Take over the items of VMs still offered; the rest are freed below. */
@@ -239,7 +154,7 @@ update_submenu (XdTrayRow *row, const XdTrayRowState *state)
         vi = vm_item_new (row, vm->name);
       vm_item_update (vi, is_holder (state, vm->name), sensitive);
       g_ptr_array_add (items, vi);
-      g_ptr_array_add (widgets, vi->item);
+      g_ptr_array_add (entries, vi->item);
     }
   for (guint j = 0; j < row->vm_items->len; j++)
     if (row->vm_items->pdata[j])
@@ -248,16 +163,15 @@ update_submenu (XdTrayRow *row, const XdTrayRowState *state)
   g_ptr_array_unref (row->vm_items);
   row->vm_items = g_steal_pointer (&items);
 
-  xd_tray_shell_place (GTK_MENU_SHELL (row->submenu), 0, (GtkWidget *const *) widgets->pdata,
-                       widgets->len);
+  xd_tray_item_place (row->item, 0, (XdTrayItem *const *) entries->pdata, entries->len);
   if (!row->filled)
     {
       /* "None" in a submenu as in an empty section: the same word everywhere. */
-      gtk_label_set_text (GTK_LABEL (row->note_label), _ ("None"));
-      gtk_widget_set_sensitive (row->note, FALSE);
+      xd_tray_item_set_text (row->note, _ ("None"), FALSE);
+      xd_tray_item_set_sensitive (row->note, FALSE);
       row->filled = TRUE;
     }
-  gtk_widget_set_visible (row->note, widgets->len == 0);
+  xd_tray_item_set_visible (row->note, entries->len == 0);
 }
 
 /* Empties the submenu: its items are made again when it is next wanted.
@@ -269,17 +183,16 @@ empty_submenu (XdTrayRow *row)
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_set_size (row->vm_items, 0);
   g_ptr_array_set_free_func (row->vm_items, NULL);
-  gtk_label_set_text (GTK_LABEL (row->note_label), _ ("Show running VMs"));
-  gtk_widget_set_sensitive (row->note, TRUE);
-  gtk_widget_show (row->note);
+  xd_tray_item_set_text (row->note, _ ("Show running VMs"), FALSE);
+  xd_tray_item_set_sensitive (row->note, TRUE);
+  xd_tray_item_set_visible (row->note, TRUE);
   row->filled = FALSE;
 }
 
-/* The submenu is about to be shown ("select" when GTK draws the menu: the
- * pointer or the keyboard reached the row; "activate" when dbusmenu-gtk
- * relays a panel's AboutToShow): a lazy row asks for its items now. */
+/* The submenu is about to be shown (see xd_tray_item_connect ()), or the
+ * note was clicked: a lazy row asks for its items now. */
 static void
-row_wanted_cb (GtkMenuItem *item, gpointer user_data)
+row_wanted_cb (XdTrayItem *item, gpointer user_data)
 {
   XdTrayRow *row = user_data;
 
@@ -359,11 +272,11 @@ xd_tray_row_format_text (const XdTrayRowState *state)
 }
 
 XdTrayRow *
-xd_tray_row_new (XdClassId klass, guint backend, const char *port, XdTrayRowVmActivated callback,
-                 XdTrayRowWanted wanted, gpointer user_data)
+xd_tray_row_new (XdTrayKit kit, XdClassId klass, guint backend, const char *port,
+                 XdTrayRowVmActivated callback, XdTrayRowWanted wanted, gpointer user_data)
 {
   XdTrayRow *row = g_new0 (XdTrayRow, 1);
-  GtkWidget *image;
+  XdTrayItem *note_entry[1];
 
   row->klass = klass;
   row->backend = backend;
@@ -374,16 +287,13 @@ xd_tray_row_new (XdClassId klass, guint backend, const char *port, XdTrayRowVmAc
   row->user_data = user_data;
   row->vm_items = g_ptr_array_new ();
 
-  row->item
-    = g_object_ref_sink (new_box_item (xd_tray_row_class_icon (klass), &image, &row->label));
-  row->submenu = gtk_menu_new ();
-  row->note = gtk_menu_item_new_with_label (NULL);
-  row->note_label = gtk_bin_get_child (GTK_BIN (row->note));
-  gtk_menu_shell_append (GTK_MENU_SHELL (row->submenu), row->note);
-  row->note_activate_id = g_signal_connect (row->note, "activate", G_CALLBACK (row_wanted_cb), row);
-  gtk_menu_item_set_submenu (GTK_MENU_ITEM (row->item), row->submenu);
-  row->select_id = g_signal_connect (row->item, "select", G_CALLBACK (row_wanted_cb), row);
-  row->activate_id = g_signal_connect (row->item, "activate", G_CALLBACK (row_wanted_cb), row);
+  row->item = xd_tray_item_new (kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
+  xd_tray_item_set_icon (row->item, xd_tray_row_class_icon (klass));
+  xd_tray_item_connect (row->item, NULL, row_wanted_cb, row);
+  row->note = xd_tray_item_new (kit, XD_TRAY_ITEM_PLAIN);
+  xd_tray_item_connect (row->note, row_wanted_cb, NULL, row);
+  note_entry[0] = row->note;
+  xd_tray_item_place (row->item, 0, note_entry, 1);
   return row;
 }
 
@@ -392,20 +302,16 @@ xd_tray_row_free (XdTrayRow *row)
 {
   if (!row)
     return;
-  g_signal_handler_disconnect (row->item, row->select_id);
-  g_signal_handler_disconnect (row->item, row->activate_id);
-  g_signal_handler_disconnect (row->note, row->note_activate_id);
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_unref (row->vm_items);
-  gtk_widget_destroy (row->item);
-  g_object_unref (row->item);
+  xd_tray_item_free (row->note);
+  xd_tray_item_free (row->item);
   g_free (row->port);
   g_free (row->key);
-  g_free (row->text);
   g_free (row);
 }
 
-GtkWidget *
+XdTrayItem *
 xd_tray_row_get_item (XdTrayRow *row)
 {
   return row->item;
@@ -439,16 +345,9 @@ void
 xd_tray_row_update (XdTrayRow *row, const XdTrayRowState *state)
 {
   g_autofree char *text = xd_tray_row_format_text (state);
-  gboolean bold = xd_device_is_attached (state->device);
 
   row->reflecting = TRUE;
-  if (g_strcmp0 (text, row->text) != 0 || bold != row->bold)
-    {
-      set_label (row->label, text, bold);
-      g_free (row->text);
-      row->text = g_steal_pointer (&text);
-      row->bold = bold;
-    }
+  xd_tray_item_set_text (row->item, text, xd_device_is_attached (state->device));
   if (!row->lazy || row->filled || row->want)
     update_submenu (row, state);
   row->want = FALSE;
@@ -481,7 +380,7 @@ gboolean
 xd_tray_row_empty (XdTrayRow *row)
 {
   /* Never under a person's pointer: an open submenu keeps its items. */
-  if (!row->lazy || !row->filled || gtk_widget_get_mapped (row->submenu))
+  if (!row->lazy || !row->filled || xd_tray_item_submenu_is_open (row->item))
     return FALSE;
   empty_submenu (row);
   return TRUE;

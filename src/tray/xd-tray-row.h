@@ -4,14 +4,16 @@
 #include <gtk/gtk.h>
 
 #include "core/xd-model.h"
+#include "xd-tray-item.h"
 
 G_BEGIN_DECLS
 
 /*
- * One device row of the tray menu (private to src/tray): a GtkMenuItem whose
- * child is a box with the class icon and a GtkLabel, and a submenu with one
- * item per VM the device may go to. The row owns its widgets and edits them
- * in place; it never looks at the engine, it is told what to show.
+ * One device row of the tray menu (private to src/tray): an entry with the
+ * class icon and the row's text, and a submenu with one entry per VM the
+ * device may go to, in either toolkit (xd-tray-item.h). The row owns its
+ * entries and edits them in place; it never looks at the engine, it is told
+ * what to show.
  */
 typedef struct _XdTrayRow XdTrayRow;
 
@@ -48,13 +50,13 @@ typedef void (*XdTrayRowWanted) (XdTrayRow *row, gpointer user_data);
 /* Longest description shown in a row, in characters; longer ones end in "…". */
 #define XD_TRAY_ROW_MAX_DESCRIPTION 64
 
-XdTrayRow *xd_tray_row_new (XdClassId klass, guint backend, const char *port,
+XdTrayRow *xd_tray_row_new (XdTrayKit kit, XdClassId klass, guint backend, const char *port,
                             XdTrayRowVmActivated callback, XdTrayRowWanted wanted,
                             gpointer user_data);
 /* Destroys the row's widgets. */
 void xd_tray_row_free (XdTrayRow *row);
 
-GtkWidget *xd_tray_row_get_item (XdTrayRow *row);
+XdTrayItem *xd_tray_row_get_item (XdTrayRow *row);
 const char *xd_tray_row_get_key (XdTrayRow *row);
 XdClassId xd_tray_row_get_class (XdTrayRow *row);
 guint xd_tray_row_get_backend (XdTrayRow *row);
@@ -77,12 +79,6 @@ gboolean xd_tray_row_empty (XdTrayRow *row);
 
 /* The row's text, as shown and as exported over D-Bus. */
 char *xd_tray_row_format_text (const XdTrayRowState *state);
-
-/* Puts @items (in this order) at positions @base, @base + 1, ... of @shell,
- * inserting the ones not yet in it and leaving those already in place alone,
- * so that an update touches only what changed. Widgets of @shell that are not
- * in @items must have been removed already or follow the placed ones. */
-void xd_tray_shell_place (GtkMenuShell *shell, guint base, GtkWidget *const *items, guint n_items);
 
 /* The name of the icon shown for a device class. */
 const char *xd_tray_row_class_icon (XdClassId klass);

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-tray-item.h"
+
+#include <string.h>
+
+/* Keeps texts without an icon aligned with those with one. */
+#define ICON_PIXELS 16
+
+struct _XdTrayItem
+{
+  XdTrayKit kit;
+  XdTrayItemFlags flags;
+
+  /* GTK: the item (a GtkMenu for MENU), owned; its image and label; the
+   * GtkMenu of a SUBMENU entry. */
+  GtkWidget *widget;
+  GtkWidget *image;
+  GtkWidget *label;
+  GtkWidget *submenu;
+  /* dbusmenu: the entry (the root for MENU), owned. */
+  DbusmenuMenuitem *dbm;
+
+  char *text;
+  gboolean bold;
+  const char *icon;
+  gboolean sensitive;
+  gboolean visible;
+
+  XdTrayItemCallback activated;
+  XdTrayItemCallback wanted;
+  gpointer user_data;
+  gboolean blocked;
+  gulong handler_ids[2];
+};
+
+/* ---- signals ---- */
+
+static void
+run (XdTrayItem *item, XdTrayItemCallback callback)
+{
+  if (callback && !item->blocked)
+    callback (item, item->user_data);
+}
+
+static void
+gtk_activate_cb (GtkMenuItem *widget, gpointer user_data)
+{
+  XdTrayItem *item = user_data;
+
+  /* GTK activates an entry with a submenu when it opens it; dbusmenu-gtk
+   * does the same on a panel's AboutToShow. */
+  run (item, (item->flags & XD_TRAY_ITEM_SUBMENU) ? item->wanted : item->activated);
+}
+
+static void
+gtk_select_cb (GtkMenuItem *widget, gpointer user_data)
+{
+  XdTrayItem *item = user_data;
+
+  run (item, item->wanted);
+}
+
+static void
+dbm_activated_cb (DbusmenuMenuitem *dbm, guint timestamp, gpointer user_data)
+{
+  XdTrayItem *item = user_data;
+
+  run (item, (item->flags & XD_TRAY_ITEM_SUBMENU) ? item->wanted : item->activated);
+}
+
+static gboolean
+dbm_about_to_show_cb (DbusmenuMenuitem *dbm, gpointer user_data)
+{
+  run (user_data, ((XdTrayItem *) user_data)->wanted);
+  return TRUE;
+}
+
+/* ---- construction ---- */
+
+static void
+new_gtk (XdTrayItem *item)
+{
+  if (item->flags & XD_TRAY_ITEM_MENU)
+    {
+      item->widget = g_object_ref_sink (gtk_menu_new ());
+      return;
+    }
+  if (item->flags & XD_TRAY_ITEM_SEPARATOR)
+    item->widget = gtk_separator_menu_item_new ();
+  else if (item->flags & XD_TRAY_ITEM_ICON)
+    {
+      /* A box rather than GtkImageMenuItem (deprecated): dbusmenu-gtk
+       * finds the image and the label inside. */
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+
+      item->widget = gtk_menu_item_new ();
+      item->image = gtk_image_new ();
+      item->label = gtk_label_new (NULL);
+      gtk_image_set_pixel_size (GTK_IMAGE (item->image), ICON_PIXELS);
+      gtk_widget_set_size_request (item->image, ICON_PIXELS, ICON_PIXELS);
+      gtk_label_set_xalign (GTK_LABEL (item->label), 0.0);
+      gtk_container_add (GTK_CONTAINER (box), item->image);
+      gtk_container_add (GTK_CONTAINER (box), item->label);
+      gtk_container_add (GTK_CONTAINER (item->widget), box);
+    }
+  else
+    {
+      item->widget = gtk_menu_item_new_with_label ("");
+      item->label = gtk_bin_get_child (GTK_BIN (item->widget));
+    }
+  g_object_ref_sink (item->widget);
+  gtk_widget_show_all (item->widget);
+  if (item->flags & XD_TRAY_ITEM_SUBMENU)
+    {
+      item->submenu = gtk_menu_new ();
+      gtk_menu_item_set_submenu (GTK_MENU_ITEM (item->widget), item->submenu);
+    }
+  if (!(item->flags & XD_TRAY_ITEM_SEPARATOR))
+    {
+      item->handler_ids[0]
+        = g_signal_connect (item->widget, "activate", G_CALLBACK (gtk_activate_cb), item);
+      if (item->flags & XD_TRAY_ITEM_SUBMENU)
+        item->handler_ids[1]
+          = g_signal_connect (item->widget, "select", G_CALLBACK (gtk_select_cb), item);
+    }
+}
+
+static void
+new_dbusmenu (XdTrayItem *item)
+{
+  item->dbm = dbusmenu_menuitem_new ();
+  if (item->flags & XD_TRAY_ITEM_SEPARATOR)
+    {
+      dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_TYPE, "separator");
+      return;
+    }
+  /* A panel shows a submenu for an entry that says it has one, children or
+   * not yet; it asks for them with AboutToShow. */
+  if (item->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU))
+    dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY,
+                                    DBUSMENU_MENUITEM_CHILD_DISPLAY_SUBMENU);
+  if (item->flags & XD_TRAY_ITEM_MENU)
+    return;
+  item->handler_ids[0] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED,
+                                           G_CALLBACK (dbm_activated_cb), item);
+  if (item->flags & XD_TRAY_ITEM_SUBMENU)
+    item->handler_ids[1] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
+                                             G_CALLBACK (dbm_about_to_show_cb), item);
+}
+
+XdTrayItem *
+xd_tray_item_new (XdTrayKit kit, XdTrayItemFlags flags)
+{
+  XdTrayItem *item = g_new0 (XdTrayItem, 1);
+
+  item->kit = kit;
+  item->flags = flags;
+  item->sensitive = TRUE;
+  item->visible = TRUE;
+  if (kit == XD_TRAY_KIT_GTK)
+    new_gtk (item);
+  else
+    new_dbusmenu (item);
+  return item;
+}
+
+void
+xd_tray_item_free (XdTrayItem *item)
+{
+  if (!item)
+    return;
+  if (item->kit == XD_TRAY_KIT_GTK)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (item->handler_ids); i++)
+        if (item->handler_ids[i])
+          g_signal_handler_disconnect (item->widget, item->handler_ids[i]);
+      gtk_widget_destroy (item->widget);
+      g_object_unref (item->widget);
+    }
+  else
+    {
+      DbusmenuMenuitem *parent = dbusmenu_menuitem_get_parent (item->dbm);
+
+      for (guint i = 0; i < G_N_ELEMENTS (item->handler_ids); i++)
+        if (item->handler_ids[i])
+          g_signal_handler_disconnect (item->dbm, item->handler_ids[i]);
+      if (parent)
+        dbusmenu_menuitem_child_delete (parent, item->dbm);
+      g_object_unref (item->dbm);
+    }
+  g_free (item->text);
+  g_free (item);
+}
+
+XdTrayKit
+xd_tray_item_get_kit (XdTrayItem *item)
+{
+  return item->kit;
+}
+
+/* ---- properties ---- */
+
+/* dbusmenu labels take "_" as the mnemonic mark: a VM named "my_vm" would
+ * show as "myvm". Doubled, it shows as itself (as dbusmenu-gtk does for a
+ * GtkLabel without mnemonics). */
+static char *
+dbusmenu_label (const char *text)
+{
+  GString *label = g_string_sized_new (strlen (text) + 8);
+
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '_')
+        g_string_append_c (label, '_');
+      g_string_append_c (label, *p);
+    }
+  return g_string_free (label, FALSE);
+}
+
+void
+xd_tray_item_set_text (XdTrayItem *item, const char *text, gboolean bold)
+{
+  if (g_strcmp0 (item->text, text) == 0 && item->bold == bold)
+    return;
+  g_free (item->text);
+  item->text = g_strdup (text);
+  item->bold = bold;
+  if (item->kit == XD_TRAY_KIT_GTK)
+    {
+      if (!item->label)
+        return;
+      if (bold)
+        {
+          /* Built by escaping: the label's text stays exactly @text. */
+          g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
+          gtk_label_set_markup (GTK_LABEL (item->label), markup);
+        }
+      else
+        gtk_label_set_text (GTK_LABEL (item->label), text);
+    }
+  else
+    {
+      g_autofree char *label = dbusmenu_label (text);
+      dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_LABEL, label);
+    }
+}
+
+const char *
+xd_tray_item_get_text (XdTrayItem *item)
+{
+  return item->text;
+}
+
+void
+xd_tray_item_set_icon (XdTrayItem *item, const char *icon_name)
+{
+  if (g_strcmp0 (item->icon, icon_name) == 0)
+    return;
+  item->icon = icon_name;
+  if (item->kit == XD_TRAY_KIT_GTK)
+    {
+      if (!item->image)
+        return;
+      if (icon_name)
+        gtk_image_set_from_icon_name (GTK_IMAGE (item->image), icon_name, GTK_ICON_SIZE_MENU);
+      else
+        gtk_image_clear (GTK_IMAGE (item->image));
+    }
+  else if (icon_name)
+    dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_ICON_NAME, icon_name);
+  else
+    dbusmenu_menuitem_property_remove (item->dbm, DBUSMENU_MENUITEM_PROP_ICON_NAME);
+}
+
+void
+xd_tray_item_set_sensitive (XdTrayItem *item, gboolean sensitive)
+{
+  if (item->sensitive == sensitive)
+    return;
+  item->sensitive = sensitive;
+  if (item->kit == XD_TRAY_KIT_GTK)
+    gtk_widget_set_sensitive (item->widget, sensitive);
+  else
+    dbusmenu_menuitem_property_set_bool (item->dbm, DBUSMENU_MENUITEM_PROP_ENABLED, sensitive);
+}
+
+gboolean
+xd_tray_item_get_sensitive (XdTrayItem *item)
+{
+  return item->sensitive;
+}
+
+void
+xd_tray_item_set_visible (XdTrayItem *item, gboolean visible)
+{
+  if (item->visible == visible)
+    return;
+  item->visible = visible;
+  if (item->kit == XD_TRAY_KIT_GTK)
+    gtk_widget_set_visible (item->widget, visible);
+  else
+    dbusmenu_menuitem_property_set_bool (item->dbm, DBUSMENU_MENUITEM_PROP_VISIBLE, visible);
+}
+
+void
+xd_tray_item_connect (XdTrayItem *item, XdTrayItemCallback activated, XdTrayItemCallback wanted,
+                      gpointer user_data)
+{
+  item->activated = activated;
+  item->wanted = wanted;
+  item->user_data = user_data;
+}
+
+void
+xd_tray_item_block (XdTrayItem *item, gboolean blocked)
+{
+  item->blocked = blocked;
+}
+
+/* ---- containers ---- */
+
+static GtkMenuShell *
+gtk_shell (XdTrayItem *container)
+{
+  return GTK_MENU_SHELL (container->submenu ? container->submenu : container->widget);
+}
+
+static void
+place_gtk (XdTrayItem *container, guint base, XdTrayItem *const *children, guint n_children)
+{
+  GtkMenuShell *shell = gtk_shell (container);
+  GList *list = gtk_container_get_children (GTK_CONTAINER (shell));
+  GList *l = g_list_nth (list, base);
+
+  for (guint i = 0; i < n_children; i++)
+    {
+      GtkWidget *widget = children[i]->widget;
+
+      if (l && l->data == widget)
+        {
+          l = l->next;
+          continue;
+        }
+      if (gtk_widget_get_parent (widget) == NULL)
+        /* l, in this copy of the list, still names the next child. */
+        gtk_menu_shell_insert (shell, widget, (gint) (base + i));
+      else
+        {
+          /* Entries keep their relative order (their sort keys never
+           * change), so this only happens if that assumption breaks: the
+           * copy is stale now, take a new one. */
+          gtk_menu_reorder_child (GTK_MENU (shell), widget, (gint) (base + i));
+          g_list_free (list);
+          list = gtk_container_get_children (GTK_CONTAINER (shell));
+          l = g_list_nth (list, base + i + 1);
+        }
+    }
+  g_list_free (list);
+}
+
+static void
+place_dbusmenu (XdTrayItem *container, guint base, XdTrayItem *const *children, guint n_children)
+{
+  DbusmenuMenuitem *parent = container->dbm;
+  GList *l = g_list_nth (dbusmenu_menuitem_get_children (parent), base);
+
+  for (guint i = 0; i < n_children; i++)
+    {
+      DbusmenuMenuitem *child = children[i]->dbm;
+
+      if (l && l->data == child)
+        {
+          l = l->next;
+          continue;
+        }
+      /* The list is the item's own: inserting before l, or moving another
+       * child here, leaves l on the next child. */
+      if (dbusmenu_menuitem_get_parent (child) == NULL)
+        dbusmenu_menuitem_child_add_position (parent, child, base + i);
+      else
+        dbusmenu_menuitem_child_reorder (parent, child, base + i);
+    }
+}
+
+void
+xd_tray_item_place (XdTrayItem *container, guint base, XdTrayItem *const *children,
+                    guint n_children)
+{
+  g_return_if_fail (container->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU));
+  if (container->kit == XD_TRAY_KIT_GTK)
+    place_gtk (container, base, children, n_children);
+  else
+    place_dbusmenu (container, base, children, n_children);
+}
+
+gint
+xd_tray_item_position (XdTrayItem *container, XdTrayItem *child)
+{
+  if (container->kit == XD_TRAY_KIT_GTK)
+    {
+      g_autoptr (GList) list = gtk_container_get_children (GTK_CONTAINER (gtk_shell (container)));
+      return g_list_index (list, child->widget);
+    }
+  return g_list_index (dbusmenu_menuitem_get_children (container->dbm), child->dbm);
+}
+
+gboolean
+xd_tray_item_submenu_is_open (XdTrayItem *item)
+{
+  return item->submenu && gtk_widget_get_mapped (item->submenu);
+}
+
+GtkWidget *
+xd_tray_item_get_widget (XdTrayItem *item)
+{
+  return item->widget;
+}
+
+DbusmenuMenuitem *
+xd_tray_item_get_dbusmenu (XdTrayItem *item)
+{
+  return item->dbm;
+}
