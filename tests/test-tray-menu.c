@@ -13,6 +13,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include <libdbusmenu-glib/menuitem.h>
+
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
 #include "harness/xd-test-util.h"
@@ -911,6 +913,138 @@ test_lazy (Fixture *fx, gconstpointer data)
   g_assert_false (xd_tray_menu_is_lazy (fx->menu));
 }
 
+/* ---- the dbusmenu tree ---- */
+
+/* The dbusmenu tree in the GTK dump's format (dbusmenu has no bold). */
+static void
+dump_dbusmenu (GString *out, DbusmenuMenuitem *parent, guint depth)
+{
+  for (GList *l = dbusmenu_menuitem_get_children (parent); l; l = l->next)
+    {
+      DbusmenuMenuitem *mi = l->data;
+      const char *icon = dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_ICON_NAME);
+
+      if (!dbusmenu_menuitem_property_get_bool (mi, DBUSMENU_MENUITEM_PROP_VISIBLE))
+        continue;
+      for (guint i = 0; i < depth; i++)
+        g_string_append (out, "  ");
+      if (g_strcmp0 (dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_TYPE), "separator")
+          == 0)
+        {
+          g_string_append (out, "separator\n");
+          continue;
+        }
+      g_string_append_printf (out, "item \"%s\"",
+                              dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_LABEL));
+      if (!dbusmenu_menuitem_property_get_bool (mi, DBUSMENU_MENUITEM_PROP_ENABLED))
+        g_string_append (out, " insensitive");
+      if (icon)
+        g_string_append_printf (out, " icon=%s", icon);
+      g_string_append_c (out, '\n');
+      dump_dbusmenu (out, mi, depth + 1);
+    }
+}
+
+static char *
+without_bold (const char *dump_text)
+{
+  g_auto (GStrv) parts = g_strsplit (dump_text, " bold", -1);
+  return g_strjoinv ("", parts);
+}
+
+static DbusmenuMenuitem *
+find_dbusmenu_entry (DbusmenuMenuitem *parent, const char *prefix)
+{
+  for (GList *l = dbusmenu_menuitem_get_children (parent); l; l = l->next)
+    {
+      const char *label = dbusmenu_menuitem_property_get (l->data, DBUSMENU_MENUITEM_PROP_LABEL);
+      if (label && g_str_has_prefix (label, prefix))
+        return l->data;
+    }
+  g_error ("no entry starts with “%s”", prefix);
+  return NULL;
+}
+
+static void
+assert_dbusmenu (Fixture *fx, const char *expected_gtk_dump)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autofree char *expected = without_bold (expected_gtk_dump);
+
+  xd_tray_menu_flush (fx->menu);
+  dump_dbusmenu (out, xd_tray_menu_get_dbusmenu_root (fx->menu), 0);
+  g_assert_cmpstr (out->str, ==, expected);
+}
+
+/* The same menu drawn as dbusmenu entries (what a panel is given), then by
+ * GTK again (the status-icon fallback), then dbusmenu again: each time the
+ * whole menu, built anew, and a click works in both. Underscores in
+ * dbusmenu labels are doubled, or panels would take them as mnemonics. */
+static void
+test_kits (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *attached = NULL;
+  g_autofree char *with_vm = NULL;
+  DbusmenuMenuitem *root, *row, *vm;
+
+  xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
+  g_assert_cmpint (xd_tray_menu_get_kit (fx->menu), ==, XD_TRAY_KIT_DBUSMENU);
+  assert_dbusmenu (fx, demo_dump);
+  root = xd_tray_menu_get_dbusmenu_root (fx->menu);
+  g_assert_cmpstr (dbusmenu_menuitem_property_get (root, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY), ==,
+                   "submenu");
+
+  /* A click on "personal" under sys-usb:sda2. */
+  row = find_dbusmenu_entry (root, "sys-usb:sda2 ");
+  g_assert_cmpstr (dbusmenu_menuitem_property_get (row, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY), ==,
+                   "submenu");
+  vm = find_dbusmenu_entry (row, "personal");
+  dbusmenu_menuitem_handle_event (vm, DBUSMENU_MENUITEM_EVENT_ACTIVATED, NULL, 0);
+  wait_finished (fx, "attach sys-usb:sda2 personal ok");
+  wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  attached
+    = edit (demo_dump,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+            "icon=drive-removable-media\n" SUB_SYS_USB,
+            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
+            "personal)\" bold icon=drive-removable-media\n"
+            "  item \"personal\" bold icon=media-eject\n"
+            "  item \"untrusted\"\n"
+            "  item \"vault\"\n"
+            "  item \"work\"\n",
+            NULL);
+  assert_dbusmenu (fx, attached);
+
+  /* GTK again: the same menu, bold included. */
+  xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_GTK);
+  assert_dump (fx, attached);
+  click (fx, "sys-usb:sda2 ", "personal");
+  wait_finished (fx, "detach sys-usb:sda2 personal ok");
+  wait_for (fx, "device-changed 1/block/sda2 holders=0");
+  assert_dump (fx, demo_dump);
+
+  /* A VM named with underscores. */
+  xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
+  g_assert_true (xd_sim_host_add_vm (fx->host, 10, "my_vm", &error));
+  g_assert_no_error (error);
+  wait_for (fx, "vm-added my_vm");
+  {
+    g_autoptr (GString) expected = g_string_new (NULL);
+    g_auto (GStrv) lines = g_strsplit (demo_dump, "\n", -1);
+    /* It sorts first in every submenu. */
+    for (guint i = 0; lines[i] && lines[i][0]; i++)
+      {
+        if (g_str_has_prefix (lines[i], "  item \"") && i > 0
+            && !g_str_has_prefix (lines[i - 1], "  item \""))
+          g_string_append (expected, "  item \"my__vm\"\n");
+        g_string_append_printf (expected, "%s\n", lines[i]);
+      }
+    with_vm = g_string_free (g_steal_pointer (&expected), FALSE);
+  }
+  assert_dbusmenu (fx, with_vm);
+}
+
 /* Pops the menu up with sys-usb:sda1's submenu open and saves the screen. */
 static void
 test_screenshot (Fixture *fx, gconstpointer data)
@@ -999,6 +1133,7 @@ main (int argc, char **argv)
   ADD ("/xd/tray/new-mark", test_new_mark);
   ADD ("/xd/tray/refresh-never-operates", test_refresh_never_operates);
   ADD ("/xd/tray/lazy-submenus", test_lazy);
+  ADD ("/xd/tray/kits", test_kits);
   ADD ("/xd/tray/screenshot", test_screenshot);
 #undef ADD
   return g_test_run ();
