@@ -1002,6 +1002,24 @@ main (int argc, char **argv)
            widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open, floor_hwm_open,
            widget_hwm_open - floor_hwm_open);
 
+  /* What the widget says of its own start-ups. */
+  {
+    g_autofree char *path = g_build_filename (tmp, "widget.log", NULL);
+    g_autofree char *text = NULL;
+    g_auto (GStrv) lines = NULL;
+
+    if (g_file_get_contents (path, &text, NULL, NULL))
+      {
+        lines = g_strsplit (text, "\n", -1);
+        for (guint i = 0; lines[i]; i++)
+          {
+            const char *at = strstr (lines[i], "started: ");
+            if (at)
+              g_print ("    widget: %s\n", at);
+          }
+      }
+  }
+
   /* 3. updates, through D-Bus, with the last widget still running. */
   g_print ("\nmenu update: a device's description changed in xenstore\n");
   measure_dbus_updates (&session, widget_pid, host, targets, dbus_lat);
