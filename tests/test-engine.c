@@ -10,9 +10,11 @@
 
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
+#include "core/xd-store-snapshot.h"
 #include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
+#include "xen/xd-toolstack-sim.h"
 #include "xen/xd-xs-store.h"
 
 typedef struct
@@ -422,6 +424,290 @@ test_daemon_restart (Fixture *fx, gconstpointer data)
   wait_for (fx, "vm-added personal");
 }
 
+/* ---- the first scan read ahead ---- */
+
+/* The engine's whole model as text. */
+static char *
+describe_model (XdEngine *engine)
+{
+  g_autoptr (GPtrArray) vms = xd_engine_get_vms (engine);
+  g_autoptr (GPtrArray) devices = xd_engine_get_devices (engine, XD_N_CLASSES);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const XdVm *vm = vms->pdata[i];
+      g_string_append_printf (out, "vm %u %s\n", vm->domid, vm->name);
+    }
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const XdDevice *d = devices->pdata[i];
+      g_string_append_printf (
+        out,
+        "device %u/%u/%s \"%s\" size=%" G_GUINT64_FORMAT "%s mode=%d parent=%s interfaces=%s\n",
+        d->klass, d->backend, d->port, d->description, d->size, d->has_size ? "" : "(none)",
+        d->mode, d->parent ? d->parent : "-", d->interfaces ? d->interfaces : "-");
+      for (guint j = 0; j < d->attachments->len; j++)
+        {
+          const XdAttachment *a = d->attachments->pdata[j];
+          g_string_append_printf (
+            out, "  held by %u via %s/%u dev=%s ro=%d cdrom=%d state=%d\n", a->frontend, a->kind,
+            a->devid, a->frontend_dev ? a->frontend_dev : "-", a->read_only, a->cdrom, a->state);
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* A store that forwards to xenstore but cannot read ahead, or whose read
+ * ahead fails as it does where xenstored has no socket. */
+typedef struct
+{
+  XdStore parent;
+  XdStore *inner;
+  XdStoreVTable vtable;
+  gboolean fail;
+} PlainStore;
+
+static XdStore *
+plain_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+{
+  g_set_error_literal (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no socket (test)");
+  return NULL;
+}
+
+static char *
+plain_read (XdStore *store, const char *path, gsize *len, GError **error)
+{
+  XdStore *inner = ((PlainStore *) store)->inner;
+  return inner->vtable->read (inner, path, len, error);
+}
+
+static char **
+plain_directory (XdStore *store, const char *path, GError **error)
+{
+  XdStore *inner = ((PlainStore *) store)->inner;
+  return inner->vtable->directory (inner, path, error);
+}
+
+static char *
+plain_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
+{
+  XdStore *inner = ((PlainStore *) store)->inner;
+  return inner->vtable->read_txn (inner, txn, path, len, error);
+}
+
+static char **
+plain_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
+{
+  XdStore *inner = ((PlainStore *) store)->inner;
+  return inner->vtable->directory_txn (inner, txn, path, error);
+}
+
+static gboolean
+plain_watch (XdStore *store, const char *path, const char *token, GError **error)
+{
+  return TRUE; /* loaded without watching */
+}
+
+static gboolean
+plain_is_connected (XdStore *store)
+{
+  return TRUE;
+}
+
+static void
+plain_free (XdStore *store)
+{
+  PlainStore *self = (PlainStore *) store;
+
+  xd_store_free (self->inner);
+  g_free (self);
+}
+
+static XdStore *
+plain_store_new (gboolean fail)
+{
+  g_autoptr (GError) error = NULL;
+  PlainStore *self = g_new0 (PlainStore, 1);
+
+  self->inner = xd_xs_store_new_plain (&error);
+  g_assert_no_error (error);
+  self->vtable.read = plain_read;
+  self->vtable.directory = plain_directory;
+  self->vtable.read_txn = plain_read_txn;
+  self->vtable.directory_txn = plain_directory_txn;
+  self->vtable.watch = plain_watch;
+  self->vtable.is_connected = plain_is_connected;
+  self->vtable.free = plain_free;
+  self->vtable.read_ahead = fail ? plain_read_ahead : NULL;
+  self->parent.vtable = &self->vtable;
+  return &self->parent;
+}
+
+static char *
+load_and_describe (XdStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdEngine) engine = xd_engine_new (store);
+
+  g_assert_true (xd_engine_load (engine, FALSE, &error));
+  g_assert_no_error (error);
+  return describe_model (engine);
+}
+
+/* The first scan reads the host ahead in bulk: the model it builds must be
+ * the model a scan one request at a time builds, on a host with every kind
+ * of entry (block, mic and usb devices held through vbd, xd-mic and a usb
+ * controller's nested ports, malformed and hostile entries), and the same
+ * again when reading ahead fails. */
+static void
+test_read_ahead (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdTestXenstored) daemon = xd_test_xenstored_start (&error);
+  g_autoptr (XdSimHost) host = NULL;
+  g_autoptr (XdEngine) engine = NULL;
+  g_autofree char *ahead = NULL, *one_by_one = NULL, *fallback = NULL;
+  static const char *const hostile_kv[] = { "desc", "<b>x</b> \x1b[31m", "size", "-1", NULL };
+  static const char *const odd_kv[] = { "desc", "odd", "size", "12", "mode", "rw", NULL };
+  XdStore *store;
+
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (daemon);
+  host = xd_sim_host_new (&error);
+  g_assert_no_error (error);
+  g_assert_true (xd_sim_host_populate_demo (host, &error));
+  g_assert_true (xd_sim_host_publish_device (host, 1, "block", "sdx", hostile_kv, &error));
+  g_assert_true (xd_sim_host_publish_device (host, 1, "block", "sdy", odd_kv, &error));
+  g_assert_no_error (error);
+
+  /* Attachments of every kind, made through the simulated toolstack. */
+  store = xd_xs_store_new (&error);
+  g_assert_no_error (error);
+  engine = xd_engine_new (store);
+  xd_engine_set_toolstack (engine, xd_toolstack_sim_new (&error));
+  g_assert_no_error (error);
+  g_assert_true (xd_engine_load (engine, TRUE, &error));
+  g_assert_true (
+    xd_test_engine_attach (engine, XD_CLASS_USB, "sys-usb", "2-1", "personal", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (
+    xd_test_engine_attach (engine, XD_CLASS_MIC, "dom0", "mic", "vault", NULL, &error));
+  g_assert_no_error (error);
+  {
+    static const char *const ro[] = { "read-only=yes", NULL };
+    g_assert_true (
+      xd_test_engine_attach (engine, XD_CLASS_BLOCK, "dom0", "sr0", "untrusted", ro, &error));
+    g_assert_no_error (error);
+  }
+  g_clear_object (&engine);
+
+  /* Reading ahead works here (the equality below would hold without it). */
+  {
+    const char *const roots[] = { "/local/domain/1/data/xen-devices", NULL };
+    const guint depths[] = { 3 };
+    g_autoptr (XdStore) live = xd_xs_store_new_plain (&error);
+    g_autoptr (XdStore) copy = NULL;
+    g_autofree char *desc = NULL;
+    guint answered, passed;
+
+    g_assert_no_error (error);
+    copy = xd_store_read_ahead (live, roots, depths, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (copy);
+    if (!copy)
+      return;
+    desc = xd_store_read (copy, "/local/domain/1/data/xen-devices/block/sda/desc", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (desc, ==, "SanDisk Cruzer Blade");
+    xd_snapshot_store_get_counts (copy, &answered, &passed);
+    g_assert_cmpuint (answered, ==, 1);
+    g_assert_cmpuint (passed, ==, 0);
+  }
+
+  store = xd_xs_store_new (&error);
+  g_assert_no_error (error);
+  ahead = load_and_describe (store);
+  one_by_one = load_and_describe (plain_store_new (FALSE));
+  fallback = load_and_describe (plain_store_new (TRUE));
+  g_test_message ("model:\n%s", ahead);
+  g_assert_cmpstr (ahead, ==, one_by_one);
+  g_assert_cmpstr (fallback, ==, one_by_one);
+  /* It did see them all. */
+  g_assert_nonnull (strstr (ahead, "held by 3 via vusb/"));
+  g_assert_nonnull (strstr (ahead, "held by 4 via xd-mic/"));
+  g_assert_nonnull (strstr (ahead, "held by 5 via vbd/"));
+  g_assert_nonnull (strstr (ahead, "held by 2 via vbd/"));
+  /* Malformed entries are skipped either way. */
+  g_assert_null (strstr (ahead, "/sdx "));
+  g_assert_null (strstr (ahead, "/sdy "));
+}
+
+/* The copy answers what it holds, says "no such node" for what its
+ * listings show is not there, and passes the rest to the live store. */
+static void
+test_snapshot_lookup (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdTestXenstored) daemon = xd_test_xenstored_start (&error);
+  const char *const root_children[] = { "a", "b", NULL };
+  const char *const none[] = { NULL };
+  XdSnapshot *snapshot = xd_snapshot_new ();
+  g_autoptr (XdStore) live = NULL;
+  g_autoptr (XdStore) store = NULL;
+  g_auto (GStrv) list = NULL;
+  g_autofree char *value = NULL;
+  guint answered, passed;
+  gsize len = 0;
+
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (daemon);
+  live = xd_xs_store_new_plain (&error);
+  g_assert_no_error (error);
+  g_assert_true (xd_store_write (live, XD_STORE_NO_TXN, "/t/live", "from xenstore", &error));
+  g_assert_no_error (error);
+
+  xd_snapshot_add (snapshot, "/t/root", NULL, 0, root_children);
+  xd_snapshot_add (snapshot, "/t/root/a", "A", 1, none);
+  xd_snapshot_add (snapshot, "/t/root/b", NULL, 0, NULL); /* listing failed */
+  xd_snapshot_add_absent (snapshot, "/t/gone");
+  store = xd_snapshot_store_new (snapshot, live);
+
+  value = xd_store_read (store, "/t/root/a", &len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (value, ==, "A");
+  g_assert_cmpuint (len, ==, 1);
+  list = xd_store_directory (store, "/t/root", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (list, root_children);
+  g_assert_null (xd_store_read (store, "/t/root/c", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (xd_store_read (store, "/t/root/c/deeper", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (xd_store_directory (store, "/t/gone/x", &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  xd_snapshot_store_get_counts (store, &answered, &passed);
+  g_assert_cmpuint (answered, ==, 5);
+  g_assert_cmpuint (passed, ==, 0);
+
+  /* Unknown: under a failed listing, a directory's value, elsewhere. */
+  g_assert_null (xd_store_read (store, "/t/root/b/x", NULL, &error));
+  g_assert_error (error, XD_ERROR, XD_ERROR_NOT_FOUND); /* xenstore's answer */
+  g_clear_error (&error);
+  g_clear_pointer (&value, g_free);
+  value = xd_store_read (store, "/t/live", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (value, ==, "from xenstore");
+  g_assert_null (xd_store_read (store, "/t/root", NULL, &error));
+  g_clear_error (&error);
+  xd_snapshot_store_get_counts (store, &answered, &passed);
+  g_assert_cmpuint (answered, ==, 5);
+  g_assert_cmpuint (passed, ==, 3);
+}
+
 static void
 test_unreachable (void)
 {
@@ -456,5 +742,7 @@ main (int argc, char **argv)
   ADD ("/xd/engine/daemon-restart", test_daemon_restart);
 #undef ADD
   g_test_add_func ("/xd/engine/unreachable", test_unreachable);
+  g_test_add_func ("/xd/engine/read-ahead", test_read_ahead);
+  g_test_add_func ("/xd/engine/snapshot-lookup", test_snapshot_lookup);
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
 
 #include "xd-engine.h"
 #include "xd-engine-private.h"
+#include "xd-store-snapshot.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -1107,6 +1108,89 @@ static const XdStoreListener engine_listener = {
 
 /* ---- public API ---- */
 
+/* The first full scan, served from a copy read ahead in bulk (one request
+ * in flight per round trip costs 65 µs here; the copy takes a fraction of
+ * that per node). The watches go in first, as sync_domains () would put
+ * them, so that a change made while the copy is taken is reported and read
+ * again from the live store. FALSE if the store cannot read ahead: the
+ * caller scans the usual way. */
+static gboolean
+load_read_ahead (XdEngine *self, char **listing)
+{
+  /* The trees the scan reads, and how deep their values are:
+   *   name;
+   *   data/xen-devices/CLASS/PORT/KEY;
+   *   backend/KIND/FRONTEND/DEVID/KEY (deeper nodes, such as a usb
+   *     controller's port/N, are asked of the live store);
+   *   /libxl/FRONTEND/device/KIND/DEVID/KEY. */
+  static const struct
+  {
+    const char *top;
+    const char *below;
+    guint depth;
+  } trees[] = {
+    { "/local/domain", "name", 0 },
+    { "/local/domain", "data/xen-devices", 3 },
+    { "/local/domain", "backend", 4 },
+    { "/libxl", "device", 3 },
+  };
+  g_autoptr (GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) depths = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GError) error = NULL;
+  XdStore *live = self->store;
+  XdStore *ahead;
+  guint answered = 0, passed = 0;
+  gint64 t0, t1;
+
+  if (!live->vtable->read_ahead)
+    return FALSE;
+  for (guint i = 0; listing[i]; i++)
+    {
+      guint domid;
+      if (!parse_domid_component (listing[i], &domid)
+          || g_hash_table_contains (self->domains, GUINT_TO_POINTER (domid)))
+        continue;
+      g_array_append_val (domids, domid);
+      for (guint t = 0; t < G_N_ELEMENTS (trees); t++)
+        {
+          g_ptr_array_add (roots,
+                           g_strdup_printf ("%s/%u/%s", trees[t].top, domid, trees[t].below));
+          g_array_append_val (depths, trees[t].depth);
+        }
+    }
+  g_ptr_array_add (roots, NULL);
+
+  for (guint i = 0; i < domids->len; i++)
+    {
+      guint domid = g_array_index (domids, guint, i);
+      g_hash_table_add (self->domains, GUINT_TO_POINTER (domid));
+      domain_watches (self, domid, TRUE);
+    }
+  t0 = g_get_monotonic_time ();
+  ahead = xd_store_read_ahead (live, (const char *const *) roots->pdata,
+                               (const guint *) (gpointer) depths->data, &error);
+  t1 = g_get_monotonic_time ();
+  if (!ahead)
+    g_debug ("reading ahead: %s; reading one request at a time", error->message);
+
+  /* Every path the scan reads is in the copy or passed to the live store. */
+  if (ahead)
+    self->store = ahead;
+  for (guint i = 0; i < domids->len; i++)
+    sync_name (self, g_array_index (domids, guint, i));
+  if (ahead)
+    {
+      xd_snapshot_store_get_counts (ahead, &answered, &passed);
+      g_debug ("first scan: read ahead in %.1f ms, scanned in %.1f ms; %u reads answered from "
+               "the copy, %u from xenstore",
+               (t1 - t0) / 1000.0, (g_get_monotonic_time () - t1) / 1000.0, answered, passed);
+      self->store = live;
+      xd_store_free (ahead);
+    }
+  return TRUE;
+}
+
 gboolean
 xd_engine_load (XdEngine *self, gboolean watch_changes, GError **error)
 {
@@ -1129,7 +1213,8 @@ xd_engine_load (XdEngine *self, gboolean watch_changes, GError **error)
       watch (self, "@releaseDomain", TOKEN_RELEASE);
     }
   self->stats.full_scans++;
-  sync_domains (self);
+  if (!load_read_ahead (self, probe))
+    sync_domains (self);
   release_stale_mics (self);
   return TRUE;
 }

@@ -73,6 +73,13 @@ typedef struct
   /* A new, independent connection to the same daemon, without watches,
    * for one worker thread (operations run off the main loop). */
   XdStore *(*open_worker) (XdStore *store, GError **error);
+
+  /* Optional: the trees under @roots, read ahead in bulk, as a read-only
+   * store that falls back to @store (xd-store-snapshot.h): the nodes
+   * @depths[i] levels under @roots[i] are read, those above listed. NULL
+   * with an error where the store cannot (the caller reads the usual way). */
+  XdStore *(*read_ahead) (XdStore *store, const char *const *roots, const guint *depths,
+                          GError **error);
 } XdStoreVTable;
 
 struct _XdStore
@@ -92,6 +99,18 @@ static inline char **
 xd_store_directory (XdStore *store, const char *path, GError **error)
 {
   return store->vtable->directory (store, path, error);
+}
+
+static inline XdStore *
+xd_store_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+{
+  if (!store->vtable->read_ahead)
+    {
+      g_set_error_literal (error, g_quark_from_static_string ("xd-store"), 0,
+                           "this store cannot read ahead");
+      return NULL;
+    }
+  return store->vtable->read_ahead (store, roots, depths, error);
 }
 
 static inline gboolean

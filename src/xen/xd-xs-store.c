@@ -9,6 +9,7 @@
 #include <xenstore.h>
 
 #include "core/xd-error.h"
+#include "xd-xs-prefetch.h"
 
 #define XS_DOMAIN_DEV "/dev/xen/xenbus"
 #define RECONNECT_MIN_MS 50
@@ -550,6 +551,18 @@ xs_store_free (XdStore *store)
   g_free (self);
 }
 
+static XdStore *
+xs_store_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+{
+  guint n_requests = 0;
+  XdSnapshot *snapshot = xd_xs_prefetch (roots, depths, &n_requests, error);
+
+  if (!snapshot)
+    return NULL;
+  g_debug ("read ahead: %u nodes in %u requests", xd_snapshot_size (snapshot), n_requests);
+  return xd_snapshot_store_new (snapshot, store);
+}
+
 static const XdStoreVTable xs_store_vtable = {
   .read = xs_store_read,
   .directory = xs_store_directory,
@@ -565,6 +578,7 @@ static const XdStoreVTable xs_store_vtable = {
   .rm = xs_store_rm,
   .set_permissions = xs_store_set_permissions,
   .open_worker = xs_store_open_worker,
+  .read_ahead = xs_store_read_ahead,
 };
 
 XdStore *
