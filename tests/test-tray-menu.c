@@ -328,7 +328,7 @@ static const char demo_dump[] =
   SUB_SYS_USB
   "separator\n"
   "item \"Microphones\" insensitive\n"
-  "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n"
+  "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n"
   SUB_DOM0
   "separator\n"
   "item \"USB devices\" insensitive\n"
@@ -453,7 +453,8 @@ test_device_added_removed (Fixture *fx, gconstpointer data)
   wait_for (fx, "device-removed 0/mic/mic holders=0");
   {
     g_autofree char *none = edit (
-      demo_dump, "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n" SUB_DOM0,
+      demo_dump,
+      "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n" SUB_DOM0,
       "item \"None\" insensitive\n", NULL);
     g_autofree char *summary = NULL;
     assert_dump (fx, none);
@@ -611,16 +612,17 @@ test_click (Fixture *fx, gconstpointer data)
   click (fx, "dom0:mic ", "personal");
   wait_finished (fx, "attach dom0:mic personal ok");
   wait_for (fx, "device-changed 0/mic/mic holders=2");
-  mic
-    = edit (moved, "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n" SUB_DOM0,
-            "item \"dom0:mic — Internal microphone (attached to work, personal)\" bold "
-            "icon=audio-input-microphone\n"
-            "  item \"personal\" bold icon=media-eject\n"
-            "  item \"sys-usb\"\n"
-            "  item \"untrusted\"\n"
-            "  item \"vault\"\n"
-            "  item \"work\" bold icon=media-eject\n",
-            NULL);
+  mic = edit (
+    moved,
+    "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n" SUB_DOM0,
+    "item \"dom0:mic — Internal microphone (attached to work, personal)\" bold "
+    "icon=audio-input-microphone-symbolic\n"
+    "  item \"personal\" bold icon=media-eject\n"
+    "  item \"sys-usb\"\n"
+    "  item \"untrusted\"\n"
+    "  item \"vault\"\n"
+    "  item \"work\" bold icon=media-eject\n",
+    NULL);
   assert_dump (fx, mic);
 }
 
@@ -866,10 +868,10 @@ test_lazy (Fixture *fx, gconstpointer data)
   engine_attach (fx, XD_CLASS_MIC, "dom0", "mic", "personal");
   wait_for (fx, "device-changed 0/mic/mic holders=1");
   attached = edit (sda12_mic,
-                   "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone\n"
+                   "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n"
                    "  item \"personal\"\n",
                    "item \"dom0:mic — Internal microphone (attached to personal)\" bold "
-                   "icon=audio-input-microphone\n"
+                   "icon=audio-input-microphone-symbolic\n"
                    "  item \"personal\" bold icon=media-eject\n",
                    NULL);
   assert_dump (fx, attached);

@@ -767,7 +767,7 @@ static const char demo_layout[] =
   SUB_SYS_USB
   "separator\n"
   "item \"Microphones\" disabled\n"
-  "item \"dom0:mic — Internal microphone\" submenu icon=audio-input-microphone\n"
+  "item \"dom0:mic — Internal microphone\" submenu icon=audio-input-microphone-symbolic\n"
   SUB_DOM0
   "separator\n"
   "item \"USB devices\" disabled\n"

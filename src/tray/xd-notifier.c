@@ -66,7 +66,7 @@ class_icon (XdClassId klass)
   switch (klass)
     {
     case XD_CLASS_MIC:
-      return "audio-input-microphone";
+      return "audio-input-microphone-symbolic"; /* the one Adwaita has */
     case XD_CLASS_BLOCK:
     case XD_CLASS_USB:
     default:

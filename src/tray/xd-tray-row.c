@@ -57,7 +57,9 @@ xd_tray_row_class_icon (XdClassId klass)
     case XD_CLASS_BLOCK:
       return "drive-removable-media";
     case XD_CLASS_MIC:
-      return "audio-input-microphone";
+      /* Adwaita has only the symbolic one; a panel drawing the menu does
+       * not fall back to it as GTK does here. */
+      return "audio-input-microphone-symbolic";
     case XD_CLASS_USB:
       return "media-removable";
     case XD_CLASS_PCI:
