@@ -142,6 +142,15 @@ test_attach_detach (Fixture *fx, gconstpointer data)
   g_assert_true (attach (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "personal", NULL, &error));
   g_assert_no_error (error);
   wait_for (fx, "device-changed 1/block/sda2 holders=1");
+  /* The attach returns once the backend is connected; the engine may have
+   * reported the holder at an earlier XenBus state and still be reading the
+   * last change. */
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end
+       && ((XdAttachment *) device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->pdata[0])
+              ->state
+            != 4;)
+    xd_test_spin (10);
   a = device (fx, XD_CLASS_BLOCK, SYS_USB, "sda2")->attachments->pdata[0];
   g_assert_cmpuint (a->frontend, ==, PERSONAL);
   g_assert_cmpstr (a->frontend_dev, ==, "xvdi");
