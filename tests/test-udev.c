@@ -21,6 +21,7 @@
 #include "core/xd-validate.h"
 #include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
+#include "tray/xd-tray-row.h"
 #include "udev/xd-udev-source.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-xs-store.h"
@@ -625,11 +626,36 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (ports[0], ==, "9-9");
 }
 
+/* The widget's row for dom0's keyboard carries a warning mark; the same
+ * device from another backend does not. */
+static void
+test_tray_row_marker (void)
+{
+  g_autoptr (XdDevice) device = xd_device_new (XD_CLASS_USB, 0, "1-2");
+  XdTrayRowState state = { .device = device, .backend_name = "dom0" };
+  g_autofree char *plain = NULL;
+  g_autofree char *keyboard = NULL;
+  g_autofree char *elsewhere = NULL;
+
+  g_free (device->description);
+  device->description = g_strdup ("Logitech USB Keyboard");
+  plain = xd_tray_row_format_text (&state);
+  g_assert_null (strstr (plain, "⚠"));
+  device->input = XD_INPUT_KEYBOARD;
+  keyboard = xd_tray_row_format_text (&state);
+  g_assert_true (g_str_has_suffix (keyboard, " ⚠"));
+  device->backend = 1;
+  state.backend_name = "sys-usb";
+  elsewhere = xd_tray_row_format_text (&state);
+  g_assert_null (strstr (elsewhere, "⚠"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/udev/tray-row-marker", test_tray_row_marker);
   g_test_add ("/udev/dom0-and-agent-agree", Fixture, NULL, fixture_setup, test_dom0_and_agent_agree,
               fixture_teardown);
   g_test_add ("/udev/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
