@@ -407,6 +407,19 @@ test_dom0_and_agent_agree (Fixture *fx, gconstpointer data)
 
   start_engine (fx, TRUE);
   wait_for_both (fx, initial);
+  /* Sanitised before xenstore, not only by the engine that reads it. */
+  {
+    g_autoptr (XdStore) store = xd_xs_store_new_plain (&error);
+    g_autofree char *evil = expected_evil ();
+    for (guint backend = 0; backend <= 1; backend++)
+      {
+        g_autofree char *path
+          = g_strdup_printf ("/local/domain/%u/data/xen-devices/block/sdc/desc", backend);
+        g_autofree char *stored = xd_store_read (store, path, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (stored, ==, evil);
+      }
+  }
 
   stick = plug_stick (fx);
   wait_for_both (fx, with_stick);

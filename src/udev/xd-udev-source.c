@@ -5,7 +5,9 @@
 
 #include <glib-unix.h>
 #include <libudev.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/xd-error.h"
 #include "xd-udev-scan.h"
@@ -34,6 +36,11 @@ struct _XdUdevSource
   GSource *monitor_source;
   GSource *settle_source;
   GSource *poll_source;
+  /* The kernel's mount table and swap list, when they are the ones read:
+   * the kernel wakes their readers with POLLPRI when they change (a
+   * partition mounted in the domain must disappear at once). */
+  int table_fds[2];
+  GSource *table_sources[2];
   char *last_error; /* logged once until the next success */
   guint syncs;
 };
@@ -338,6 +345,50 @@ on_store_connection (gboolean connected, gpointer user_data)
     schedule_sync (user_data, SETTLE_MS);
 }
 
+/* A change is acknowledged by reading the table through the polled fd. */
+static void
+drain_table (int fd)
+{
+  char buf[4096];
+
+  if (lseek (fd, 0, SEEK_SET) == 0)
+    while (read (fd, buf, sizeof buf) > 0)
+      ;
+}
+
+static gboolean
+table_changed_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  drain_table (fd);
+  schedule_sync (user_data, SETTLE_MS);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_tables (XdUdevSource *self)
+{
+  const char *const kernel_paths[2] = { "/proc/self/mountinfo", "/proc/swaps" };
+  const char *const overrides[2]
+    = { self->mountinfo_path ? self->mountinfo_path : g_getenv ("XEN_DEVICES_MOUNTINFO"),
+        self->swaps_path ? self->swaps_path : g_getenv ("XEN_DEVICES_SWAPS") };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      self->table_fds[i] = -1;
+      /* A replacement (tests) is a plain file, always readable: not polled. */
+      if (overrides[i] && *overrides[i])
+        continue;
+      self->table_fds[i] = open (kernel_paths[i], O_RDONLY | O_CLOEXEC);
+      if (self->table_fds[i] < 0)
+        continue;
+      drain_table (self->table_fds[i]);
+      self->table_sources[i] = g_unix_fd_source_new (self->table_fds[i], G_IO_PRI | G_IO_ERR);
+      g_source_set_callback (self->table_sources[i], G_SOURCE_FUNC (table_changed_cb), self, NULL);
+      g_source_set_name (self->table_sources[i], "xd-udev-mount-table");
+      g_source_attach (self->table_sources[i], self->context);
+    }
+}
+
 static const XdStoreListener source_listener = {
   .on_event = on_store_event,
   .on_flush = NULL,
@@ -379,6 +430,7 @@ xd_udev_source_new (const XdUdevSourceOptions *options, GError **error)
 
   g_return_val_if_fail (options != NULL, NULL);
 
+  self->table_fds[0] = self->table_fds[1] = -1;
   self->options = *options;
   self->mountinfo_path = g_strdup (options->mountinfo_path);
   self->swaps_path = g_strdup (options->swaps_path);
@@ -399,6 +451,7 @@ xd_udev_source_new (const XdUdevSourceOptions *options, GError **error)
 
   xd_store_set_listener (self->store, &source_listener, self);
   start_monitor (self);
+  watch_tables (self);
   vbd = g_strdup_printf ("/local/domain/%u/backend/vbd", options->domid);
   if (!xd_store_watch (self->store, vbd, VBD_TOKEN, error))
     return NULL;
@@ -430,6 +483,12 @@ xd_udev_source_free (XdUdevSource *self)
   destroy_source (&self->monitor_source);
   destroy_source (&self->settle_source);
   destroy_source (&self->poll_source);
+  for (guint i = 0; i < 2; i++)
+    {
+      destroy_source (&self->table_sources[i]);
+      if (self->table_fds[i] >= 0)
+        close (self->table_fds[i]);
+    }
   g_clear_pointer (&self->monitor, udev_monitor_unref);
   g_clear_pointer (&self->store, xd_store_free);
   g_clear_pointer (&self->udev, udev_unref);
