@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <umockdev.h>
 #include <xenstore.h>
@@ -243,10 +244,19 @@ wait_for_both (Fixture *fx, const char *const *lines)
 
 /* ---- fixture ---- */
 
+/* A test that fails aborts without its teardown: the agent must not
+ * outlive it (holding the test runner's output pipe open). */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static GSubprocess *
 start_agent (const char *const *extra, GError **error)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
 
   g_ptr_array_add (argv, (char *) g_getenv ("XD_AGENT"));
   g_ptr_array_add (argv, "--domid");
@@ -254,7 +264,9 @@ start_agent (const char *const *extra, GError **error)
   for (gsize i = 0; extra && extra[i]; i++)
     g_ptr_array_add (argv, (char *) extra[i]);
   g_ptr_array_add (argv, NULL);
-  return g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_NONE, error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
 }
 
 static void
@@ -372,6 +384,26 @@ rm_vbd (Fixture *fx, guint backend, guint devid)
   g_assert_no_error (error);
 }
 
+/* @params attached to work from dom0 and from sys-usb, as libxl does. */
+static void
+attach_from_both (Fixture *fx, const char *params)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (xd_sim_host_write_vbd (fx->host, 0, 2, XVDI_DEVID, params, "xvdi", "w",
+                                        XENBUS_STATE_CONNECTED, &error));
+  g_assert_true (xd_sim_host_write_vbd (fx->host, 1, 2, XVDJ_DEVID, params, "xvdj", "w",
+                                        XENBUS_STATE_CONNECTED, &error));
+  g_assert_no_error (error);
+}
+
+static void
+detach_from_both (Fixture *fx)
+{
+  rm_vbd (fx, 0, XVDI_DEVID);
+  rm_vbd (fx, 1, XVDJ_DEVID);
+}
+
 /* dom0's source and the agent through a whole life: what is there at the
  * start, a stick plugged, a read-only SD card, a partition attached (its
  * disk goes), the card's write protection released (change), the stick
@@ -390,6 +422,7 @@ test_dom0_and_agent_agree (Fixture *fx, gconstpointer data)
     = { SD_RW, STICK_PART1, STICK_PART2, "EVIL", MIC, STICK_USB, KEYBOARD, NULL };
   const char *const detached[]
     = { SD_RW, STICK_DISK, STICK_PART1, STICK_PART2, "EVIL", MIC, STICK_USB, KEYBOARD, NULL };
+  const char *const disk_attached[] = { SD_RW, STICK_DISK, "EVIL", MIC, STICK_USB, KEYBOARD, NULL };
   const char *const unplugged[] = { SD_RW, "EVIL", MIC, KEYBOARD, NULL };
   const char *const unmounted[]
     = { SD_RW,
@@ -431,11 +464,7 @@ test_dom0_and_agent_agree (Fixture *fx, gconstpointer data)
   wait_for_both (fx, with_card);
 
   /* sdb1 attached to work from both backends: neither offers sdb now. */
-  g_assert_true (xd_sim_host_write_vbd (fx->host, 0, 2, XVDI_DEVID, "/dev/sdb1", "xvdi", "w",
-                                        XENBUS_STATE_CONNECTED, &error));
-  g_assert_true (xd_sim_host_write_vbd (fx->host, 1, 2, XVDJ_DEVID, "/dev/sdb1", "xvdj", "w",
-                                        XENBUS_STATE_CONNECTED, &error));
-  g_assert_no_error (error);
+  attach_from_both (fx, "/dev/sdb1");
   wait_for_both (fx, part_attached);
   g_assert_cmpuint (
     xd_engine_lookup_device (fx->engine, XD_CLASS_BLOCK, 0, "sdb1")->attachments->len, ==, 1);
@@ -444,8 +473,13 @@ test_dom0_and_agent_agree (Fixture *fx, gconstpointer data)
   umockdev_testbed_uevent (fx->bed, mmcblk0, "change");
   wait_for_both (fx, card_writable);
 
-  rm_vbd (fx, 0, XVDI_DEVID);
-  rm_vbd (fx, 1, XVDJ_DEVID);
+  detach_from_both (fx);
+  wait_for_both (fx, detached);
+
+  /* The whole stick attached: neither offers its partitions now. */
+  attach_from_both (fx, "/dev/sdb");
+  wait_for_both (fx, disk_attached);
+  detach_from_both (fx);
   wait_for_both (fx, detached);
 
   unplug_stick (fx, stick);
@@ -592,6 +626,43 @@ test_agent_recovers (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Without udevd no uevent comes: --poll rescans sysfs. The keyboard's
+ * name changes with no uevent and the agent still publishes the new one. */
+static void
+test_agent_polls (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdStore) store = NULL;
+  const char *const poll[] = { "--poll", "1", NULL };
+  const char *desc = "/local/domain/1/data/xen-devices/usb/1-2/desc";
+  const char *const names[] = { "USB Keyboard", "Renamed Keyboard" };
+
+  fx->agent = start_agent (poll, &error);
+  g_assert_no_error (error);
+  store = xd_xs_store_new_plain (&error);
+  g_assert_no_error (error);
+  for (guint round = 0; round < G_N_ELEMENTS (names); round++)
+    {
+      g_autofree char *want = g_strdup_printf ("Logitech %s", names[round]);
+      gint64 deadline = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+      g_autofree char *value = NULL;
+
+      /* Past the rescan the agent's first xenstore watch event causes. */
+      if (round > 0)
+        xd_test_spin (1000);
+      umockdev_testbed_set_attribute (fx->bed, "/sys/devices/1-2", "product", names[round]);
+      for (;;)
+        {
+          g_clear_pointer (&value, g_free);
+          value = xd_store_read (store, desc, NULL, NULL);
+          if (g_strcmp0 (value, want) == 0 || g_get_monotonic_time () > deadline)
+            break;
+          xd_test_spin (50);
+        }
+      g_assert_cmpstr (value, ==, want);
+    }
+}
+
 /* --once stops at the per-class bound (xenstore quotas); --withdraw removes
  * what the agent wrote and nothing else. */
 static void
@@ -673,6 +744,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/udev/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
   g_test_add ("/udev/agent-recovers", Fixture, NULL, fixture_setup, test_agent_recovers,
+              fixture_teardown);
+  g_test_add ("/udev/agent-polls", Fixture, NULL, fixture_setup, test_agent_polls,
               fixture_teardown);
   g_test_add ("/udev/agent-bounds-and-withdraw", Fixture, NULL, fixture_setup,
               test_agent_bounds_and_withdraw, fixture_teardown);
