@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/xd-error.h"
+#include "core/xd-model.h"
 #include "core/xd-validate.h"
 
 /* A stored port, and its display form or NULL if the port must be rejected. */
@@ -573,6 +574,36 @@ test_vm_name (void)
   g_assert_false (xd_validate_vm_name (NULL));
 }
 
+/* What a backend says it uses a usb device as: three exact spellings. */
+static void
+test_usb_input (void)
+{
+  static const struct
+  {
+    const char *s;
+    guint flags; /* 0: rejected */
+  } cases[] = {
+    { "keyboard", XD_INPUT_KEYBOARD },
+    { "mouse", XD_INPUT_MOUSE },
+    { "keyboard,mouse", XD_INPUT_KEYBOARD | XD_INPUT_MOUSE },
+    { "mouse,keyboard", 0 },
+    { "Keyboard", 0 },
+    { "keyboard ", 0 },
+    { "", 0 },
+    { "keyboard,", 0 },
+    { "keyboard,mouse,mouse", 0 },
+    { "tablet", 0 },
+  };
+
+  g_assert_false (xd_parse_usb_input (NULL, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint flags = 0;
+      g_assert_cmpint (xd_parse_usb_input (cases[i].s, &flags), ==, cases[i].flags != 0);
+      g_assert_cmpuint (flags, ==, cases[i].flags);
+    }
+}
+
 static void
 test_usb_interfaces (void)
 {
@@ -745,6 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/xd/validate/domid", test_parse_domid);
   g_test_add_func ("/xd/validate/vm-name", test_vm_name);
   g_test_add_func ("/xd/validate/usb-interfaces", test_usb_interfaces);
+  g_test_add_func ("/xd/validate/usb-input", test_usb_input);
   g_test_add_func ("/xd/validate/device-id/table", test_device_id);
   g_test_add_func ("/xd/validate/device-id/messages", test_device_id_messages);
 

@@ -8,6 +8,7 @@
 
 #include "core/xd-assignments.h"
 #include "core/xd-error.h"
+#include "udev/xd-udev-source.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
 
@@ -50,9 +51,12 @@ xd_cli_is_help (const char *arg)
 XdEngine *
 xd_cli_open_engine (gboolean with_toolstack, GError **error)
 {
-  g_autoptr (XdStore) store = xd_xs_store_new_plain (error);
+  g_autoptr (XdStore) store = NULL;
   g_autoptr (XdEngine) engine = NULL;
 
+  /* dom0's own devices, from libudev, are in xenstore before it is read. */
+  xd_dom0_source_publish_once ();
+  store = xd_xs_store_new_plain (error);
   if (!store)
     return NULL;
   engine = xd_engine_new (g_steal_pointer (&store));

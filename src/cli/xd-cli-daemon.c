@@ -14,6 +14,7 @@
 
 #include "core/xd-assigner.h"
 #include "core/xd-error.h"
+#include "udev/xd-udev-source.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
 
@@ -56,6 +57,7 @@ xd_cli_daemon (int argc, char **argv)
   if (!store)
     return xd_cli_failure (error);
   engine = xd_engine_new (g_steal_pointer (&store));
+  xd_dom0_source_attach (engine);
   toolstack = xd_toolstack_open (&error);
   if (!toolstack)
     return xd_cli_failure (error);

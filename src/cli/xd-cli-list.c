@@ -274,7 +274,12 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
       row = g_new0 (Row, 1);
       row->klass = device->klass;
       row->id = g_strdup_printf ("%s:%s", backend, port);
-      row->description = g_strdup (device->description);
+      if (xd_device_is_dom0_input (device))
+        /* A VM holding dom0's keyboard or mouse controls the desktop. */
+        row->description = g_strdup_printf ("%s [WARNING: dom0's %s]", device->description,
+                                            xd_device_dom0_input_kind (device));
+      else
+        row->description = g_strdup (device->description);
       row->used_by = format_used_by (engine, device, mine);
       g_ptr_array_add (rows, row);
     }

@@ -156,6 +156,14 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
   if (!xd_engine_lookup_vm_by_name (engine, backend) && !persistent)
     return xd_cli_usage_error (name, "attach", "no such VM: %s (it is not running)", backend);
 
+  if (klass == XD_CLASS_USB && strcmp (backend, "dom0") == 0)
+    {
+      XdDevice *device = xd_engine_lookup_device (engine, klass, 0, port);
+      if (device && xd_device_is_dom0_input (device))
+        fprintf (stderr, "Warning: dom0 uses %s:%s as its %s; %s will control the desktop\n",
+                 backend, (char *) positional->pdata[1] + strlen (backend) + 1,
+                 xd_device_dom0_input_kind (device), vm);
+    }
   if (running && klass != XD_CLASS_PCI)
     {
       loop = g_main_loop_new (NULL, FALSE);

@@ -157,10 +157,16 @@ static gboolean
 usb_read_properties (XdDevice *device, XdNodeReader read, gpointer data, GString *why)
 {
   g_autofree char *interfaces = read ("interfaces", data);
+  g_autofree char *input = read ("input", data);
 
   if (interfaces && !xd_parse_usb_interfaces (interfaces, &device->interfaces))
     {
       g_string_append (why, "interfaces is not a list of :ccssii: triples");
+      return FALSE;
+    }
+  if (input && !xd_parse_usb_input (input, &device->input))
+    {
+      g_string_append (why, "input is not keyboard, mouse or keyboard,mouse");
       return FALSE;
     }
   return TRUE;

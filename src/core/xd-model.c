@@ -105,13 +105,35 @@ xd_device_same_properties (const XdDevice *a, const XdDevice *b)
   return a->klass == b->klass && a->backend == b->backend && a->has_size == b->has_size
          && a->size == b->size && a->mode == b->mode && g_strcmp0 (a->port, b->port) == 0
          && g_strcmp0 (a->description, b->description) == 0 && g_strcmp0 (a->parent, b->parent) == 0
-         && g_strcmp0 (a->interfaces, b->interfaces) == 0;
+         && g_strcmp0 (a->interfaces, b->interfaces) == 0 && a->input == b->input;
 }
 
 gboolean
 xd_device_is_attached (const XdDevice *device)
 {
   return device->attachments->len > 0;
+}
+
+gboolean
+xd_device_is_dom0_input (const XdDevice *device)
+{
+  return device->klass == XD_CLASS_USB && device->backend == 0 && device->input != 0;
+}
+
+const char *
+xd_device_dom0_input_kind (const XdDevice *device)
+{
+  if (!xd_device_is_dom0_input (device))
+    return NULL;
+  switch (device->input & (XD_INPUT_KEYBOARD | XD_INPUT_MOUSE))
+    {
+    case XD_INPUT_KEYBOARD:
+      return "keyboard";
+    case XD_INPUT_MOUSE:
+      return "mouse";
+    default:
+      return "keyboard and mouse";
+    }
 }
 
 char *

@@ -48,9 +48,19 @@ typedef struct
   char mode;        /* 'r', 'w' or 0 when not given */
   char *parent;     /* block: the whole disk of a partition, or NULL */
   char *interfaces; /* usb: ":ccssii:..." normalised, or NULL */
+  /* usb: what the backend itself uses the device as (XdInputFlags): a
+   * keyboard or mouse of dom0 offered to a VM is how the VM would take over
+   * the desktop, so front ends warn (xd_device_is_dom0_input ()). */
+  guint input;
   /* XdAttachment *, sorted by frontend domid. */
   GPtrArray *attachments;
 } XdDevice;
+
+typedef enum
+{
+  XD_INPUT_KEYBOARD = 1 << 0,
+  XD_INPUT_MOUSE = 1 << 1,
+} XdInputFlags;
 
 XdVm *xd_vm_new (guint domid, const char *name);
 XdVm *xd_vm_ref (XdVm *vm);
@@ -70,6 +80,11 @@ void xd_device_unref (XdDevice *device);
  * attachments, which the engine compares separately). */
 gboolean xd_device_same_properties (const XdDevice *a, const XdDevice *b);
 gboolean xd_device_is_attached (const XdDevice *device);
+/* TRUE for a usb device that dom0 uses as its keyboard or mouse: offering
+ * it needs a visible warning in every front end. */
+gboolean xd_device_is_dom0_input (const XdDevice *device);
+/* "keyboard", "mouse" or "keyboard and mouse" for such a device, else NULL. */
+const char *xd_device_dom0_input_kind (const XdDevice *device);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (XdDevice, xd_device_unref)
 
 /* "<backend domid>/<class>/<port>": the key the engine indexes devices by. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "xd-error.h"
+#include "xd-model.h"
 
 #define BLOCK_PORT_MAX_LEN 12
 #define USB_PORT_MAX_LEN 31
@@ -429,6 +430,29 @@ xd_parse_usb_interfaces (const char *s, char **out)
   if (out)
     *out = g_ascii_strdown (s, -1);
   return TRUE;
+}
+
+gboolean
+xd_parse_usb_input (const char *s, guint *out)
+{
+  static const struct
+  {
+    const char *text;
+    guint flags;
+  } spellings[] = {
+    { "keyboard", XD_INPUT_KEYBOARD },
+    { "mouse", XD_INPUT_MOUSE },
+    { "keyboard,mouse", XD_INPUT_KEYBOARD | XD_INPUT_MOUSE },
+  };
+
+  for (gsize i = 0; s && i < G_N_ELEMENTS (spellings); i++)
+    if (strcmp (s, spellings[i].text) == 0)
+      {
+        if (out)
+          *out = spellings[i].flags;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 gboolean

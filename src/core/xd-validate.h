@@ -92,6 +92,10 @@ gboolean xd_validate_vm_name (const char *name);
  * interfaces. Stores a lowercase copy in *@out (if @out is not NULL). */
 gboolean xd_parse_usb_interfaces (const char *s, char **out);
 
+/* What a usb device is used as by its backend: "keyboard", "mouse" or
+ * "keyboard,mouse" exactly. *@out gets XdInputFlags (xd-model.h). */
+gboolean xd_parse_usb_input (const char *s, guint *out);
+
 /* "BACKEND:PORT" as typed by a person, e.g. "sys-usb:sda1", "sys-usb:2-1.3",
  * "dom0:mic", "dom0:00:1f.3". Splits at the first ':' (VM names contain none;
  * a pci port does), validates the backend with xd_validate_vm_name() and the

@@ -11,6 +11,7 @@
 #include "core/xd-assigner.h"
 #include "core/xd-assignments.h"
 #include "core/xd-engine.h"
+#include "udev/xd-udev-source.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
 #include "xd-indicator.h"
@@ -144,6 +145,7 @@ start (XdApplication *self, GError **error)
   if (!store)
     return FALSE;
   self->engine = xd_engine_new (g_steal_pointer (&store));
+  xd_dom0_source_attach (self->engine); /* dom0's own devices, from libudev */
   toolstack = xd_toolstack_open (error);
   if (!toolstack)
     return FALSE;

@@ -263,6 +263,7 @@ xd_tray_row_format_text (const XdTrayRowState *state)
        * over D-Bus show no bold, so this text is how people see it. */
       text = take_printf (text, _ ("%s (attached to %s)"), text, names);
     }
+  text = xd_device_is_dom0_input (device) ? take_printf (text, "%s ⚠", text) : text;
   if (state->is_new)
     /* Translators: marks a device that appeared in the last two minutes. */
     text = take_printf (text, _ ("%s — NEW"), text);
