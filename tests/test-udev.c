@@ -710,8 +710,8 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (ports[0], ==, "9-9");
 }
 
-/* The widget's row for dom0's keyboard carries a warning mark; the same
- * device from another backend does not. */
+/* The widget's row for dom0's keyboard says so; the same device from
+ * another backend does not. */
 static void
 test_tray_row_marker (void)
 {
@@ -727,7 +727,12 @@ test_tray_row_marker (void)
   g_assert_null (strstr (plain, "⚠"));
   device->input = XD_INPUT_KEYBOARD;
   keyboard = xd_tray_row_format_text (&state);
-  g_assert_true (g_str_has_suffix (keyboard, " ⚠"));
+  g_assert_cmpstr (keyboard, ==, "dom0:1-2 — Logitech USB Keyboard — ⚠ dom0's keyboard");
+  device->input = XD_INPUT_KEYBOARD | XD_INPUT_MOUSE;
+  g_clear_pointer (&keyboard, g_free);
+  keyboard = xd_tray_row_format_text (&state);
+  g_assert_cmpstr (keyboard, ==, "dom0:1-2 — Logitech USB Keyboard — ⚠ dom0's keyboard and mouse");
+  device->input = XD_INPUT_KEYBOARD;
   device->backend = 1;
   state.backend_name = "sys-usb";
   elsewhere = xd_tray_row_format_text (&state);

@@ -234,6 +234,21 @@ take_printf (char *old, const char *format, ...)
   return result;
 }
 
+/* What a row of dom0's own keyboard or mouse says of it. */
+static const char *
+dom0_input_warning (const XdDevice *device)
+{
+  switch (device->input & (XD_INPUT_KEYBOARD | XD_INPUT_MOUSE))
+    {
+    case XD_INPUT_KEYBOARD:
+      return _ ("dom0's keyboard");
+    case XD_INPUT_MOUSE:
+      return _ ("dom0's mouse");
+    default:
+      return _ ("dom0's keyboard and mouse");
+    }
+}
+
 char *
 xd_tray_row_format_text (const XdTrayRowState *state)
 {
@@ -263,7 +278,10 @@ xd_tray_row_format_text (const XdTrayRowState *state)
        * over D-Bus show no bold, so this text is how people see it. */
       text = take_printf (text, _ ("%s (attached to %s)"), text, names);
     }
-  text = xd_device_is_dom0_input (device) ? take_printf (text, "%s ⚠", text) : text;
+  if (xd_device_is_dom0_input (device))
+    /* Translators: a device row, then a warning: a VM given dom0's own
+     * keyboard or mouse takes over the desktop. */
+    text = take_printf (text, _ ("%s — ⚠ %s"), text, dom0_input_warning (device));
   if (state->is_new)
     /* Translators: marks a device that appeared in the last two minutes. */
     text = take_printf (text, _ ("%s — NEW"), text);
