@@ -32,7 +32,7 @@ struct _XdTrayItem
   XdTrayItemCallback wanted;
   gpointer user_data;
   gboolean blocked;
-  gulong handler_ids[2];
+  gulong handler_ids[3];
 };
 
 /* ---- signals ---- */
@@ -75,6 +75,16 @@ dbm_about_to_show_cb (DbusmenuMenuitem *dbm, gpointer user_data)
 {
   run (user_data, ((XdTrayItem *) user_data)->wanted);
   return TRUE;
+}
+
+/* Some panels say a submenu "opened" instead of asking AboutToShow first. */
+static gboolean
+dbm_event_cb (DbusmenuMenuitem *dbm, const char *name, GVariant *value, guint timestamp,
+              gpointer user_data)
+{
+  if (g_strcmp0 (name, DBUSMENU_MENUITEM_EVENT_OPENED) == 0)
+    run (user_data, ((XdTrayItem *) user_data)->wanted);
+  return FALSE; /* dbusmenu's own handling goes on */
 }
 
 /* ---- construction ---- */
@@ -146,8 +156,12 @@ new_dbusmenu (XdTrayItem *item)
   item->handler_ids[0] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED,
                                            G_CALLBACK (dbm_activated_cb), item);
   if (item->flags & XD_TRAY_ITEM_SUBMENU)
-    item->handler_ids[1] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
-                                             G_CALLBACK (dbm_about_to_show_cb), item);
+    {
+      item->handler_ids[1] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
+                                               G_CALLBACK (dbm_about_to_show_cb), item);
+      item->handler_ids[2] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_EVENT,
+                                               G_CALLBACK (dbm_event_cb), item);
+    }
 }
 
 XdTrayItem *

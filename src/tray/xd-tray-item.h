@@ -64,8 +64,8 @@ void xd_tray_item_set_visible (XdTrayItem *item, gboolean visible);
 
 /* @activated: a click on the entry; @wanted: the entry's submenu is about to
  * be shown (GTK: the pointer or keyboard selects the entry, or it is
- * activated; dbusmenu: a panel's AboutToShow). Neither runs while the item
- * is blocked. */
+ * activated; dbusmenu: a panel's AboutToShow or "opened" event). Neither
+ * runs while the item is blocked. */
 void xd_tray_item_connect (XdTrayItem *item, XdTrayItemCallback activated,
                            XdTrayItemCallback wanted, gpointer user_data);
 void xd_tray_item_block (XdTrayItem *item, gboolean blocked);

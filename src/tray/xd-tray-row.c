@@ -32,9 +32,9 @@ struct _XdTrayRow
 
   /* The row: class icon, text, submenu. */
   XdTrayItem *item;
-  /* After the VM items: "None" when no VM can take the device; in an empty
-   * lazy submenu, "Show running VMs". */
-  XdTrayItem *note;
+  /* After the VM items, made when first needed: "None" when no VM can take
+   * the device. */
+  XdTrayItem *none;
   /* VmItem *, in submenu order. */
   GPtrArray *vm_items;
 
@@ -165,34 +165,36 @@ update_submenu (XdTrayRow *row, const XdTrayRowState *state)
   g_ptr_array_unref (row->vm_items);
   row->vm_items = g_steal_pointer (&items);
 
-  xd_tray_item_place (row->item, 0, (XdTrayItem *const *) entries->pdata, entries->len);
-  if (!row->filled)
+  if (entries->len == 0 && !row->none)
     {
       /* "None" in a submenu as in an empty section: the same word everywhere. */
-      xd_tray_item_set_text (row->note, _ ("None"), FALSE);
-      xd_tray_item_set_sensitive (row->note, FALSE);
-      row->filled = TRUE;
+      row->none = xd_tray_item_new (xd_tray_item_get_kit (row->item), XD_TRAY_ITEM_PLAIN);
+      xd_tray_item_set_text (row->none, _ ("None"), FALSE);
+      xd_tray_item_set_sensitive (row->none, FALSE);
     }
-  xd_tray_item_set_visible (row->note, entries->len == 0);
+  if (row->none)
+    {
+      xd_tray_item_set_visible (row->none, entries->len == 0);
+      g_ptr_array_add (entries, row->none);
+    }
+  xd_tray_item_place (row->item, 0, (XdTrayItem *const *) entries->pdata, entries->len);
+  row->filled = TRUE;
 }
 
 /* Empties the submenu: its items are made again when it is next wanted.
- * Meanwhile the note offers to show them, for panels that never say they
- * are about to show a submenu: a click there fills it for the next time. */
+ * The row still says it has a submenu (xd-tray-item). */
 static void
 empty_submenu (XdTrayRow *row)
 {
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_set_size (row->vm_items, 0);
   g_ptr_array_set_free_func (row->vm_items, NULL);
-  xd_tray_item_set_text (row->note, _ ("Show running VMs"), FALSE);
-  xd_tray_item_set_sensitive (row->note, TRUE);
-  xd_tray_item_set_visible (row->note, TRUE);
+  g_clear_pointer (&row->none, xd_tray_item_free);
   row->filled = FALSE;
 }
 
-/* The submenu is about to be shown (see xd_tray_item_connect ()), or the
- * note was clicked: a lazy row asks for its items now. */
+/* The submenu is about to be shown (see xd_tray_item_connect ()): a lazy
+ * row asks for its items now. */
 static void
 row_wanted_cb (XdTrayItem *item, gpointer user_data)
 {
@@ -297,7 +299,6 @@ xd_tray_row_new (XdTrayKit kit, XdClassId klass, guint backend, const char *port
                  XdTrayRowVmActivated callback, XdTrayRowWanted wanted, gpointer user_data)
 {
   XdTrayRow *row = g_new0 (XdTrayRow, 1);
-  XdTrayItem *note_entry[1];
 
   row->klass = klass;
   row->backend = backend;
@@ -311,10 +312,6 @@ xd_tray_row_new (XdTrayKit kit, XdClassId klass, guint backend, const char *port
   row->item = xd_tray_item_new (kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
   xd_tray_item_set_icon (row->item, xd_tray_row_class_icon (klass));
   xd_tray_item_connect (row->item, NULL, row_wanted_cb, row);
-  row->note = xd_tray_item_new (kit, XD_TRAY_ITEM_PLAIN);
-  xd_tray_item_connect (row->note, row_wanted_cb, NULL, row);
-  note_entry[0] = row->note;
-  xd_tray_item_place (row->item, 0, note_entry, 1);
   return row;
 }
 
@@ -325,7 +322,7 @@ xd_tray_row_free (XdTrayRow *row)
     return;
   g_ptr_array_set_free_func (row->vm_items, vm_item_free);
   g_ptr_array_unref (row->vm_items);
-  xd_tray_item_free (row->note);
+  xd_tray_item_free (row->none);
   xd_tray_item_free (row->item);
   g_free (row->port);
   g_free (row->key);
@@ -379,9 +376,7 @@ void
 xd_tray_row_set_lazy (XdTrayRow *row, gboolean lazy)
 {
   row->lazy = lazy;
-  if (lazy && !row->filled)
-    empty_submenu (row); /* a new row: show the note */
-  else if (lazy)
+  if (lazy)
     xd_tray_row_empty (row);
 }
 
