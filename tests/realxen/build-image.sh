@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the realxen suite's dom0 into OUTDIR (made atomically: OUTDIR.tmp,
 # then a rename): a Debian 12 root with xen-utils-4.17 packed as a raw ext4
-# image (dom0.img), its kernel (vmlinuz) and initramfs (initrd.img), and the
+# image (dom0.img), its kernel (vmlinuz), the modules that dom0 needs to
+# mount its root (modules/, loaded in the order of modules/order by the
+# small initramfs run-realxen.py makes: Debian's own runs udev over all the
+# emulated hardware, which costs half a minute under TCG; virtio-rng feeds
+# the kernel's random pool, or xenstored waits a minute for it) and the
 # guest's block driver (xen-blkfront.ko). Needs root and mmdebstrap. The
 # programs under test are not in it: they come on a second disk at each run.
 #
@@ -25,7 +29,19 @@ mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${packages[*]}")"
 root=$tmp/rootfs
 kver=$(basename "$(ls -d "$root"/lib/modules/*)")
 cp "$root/boot/vmlinuz-$kver" "$tmp/vmlinuz"
-cp "$root/boot/initrd.img-$kver" "$tmp/initrd.img"
+mkdir "$tmp/modules"
+# Each module after the ones it needs (modules.dep lists a module's
+# dependencies, the deepest last).
+for m in virtio_pci virtio_blk virtio-rng crc32c_generic ext4; do
+  dep=$(grep -E "/$m\.ko:" "$root/lib/modules/$kver/modules.dep")
+  for f in $(echo "${dep#*:}" | tr ' ' '\n' | tac) "${dep%%:*}"; do
+    [ -n "$f" ] || continue
+    b=$(basename "$f")
+    grep -qx "$b" "$tmp/modules/order" 2>/dev/null && continue
+    cp "$root/lib/modules/$kver/$f" "$tmp/modules/"
+    echo "$b" >> "$tmp/modules/order"
+  done
+done
 cp "$(find "$root/lib/modules/$kver" -name 'xen-blkfront.ko*' | head -n1)" "$tmp/"
 
 # PID 1 of the test: mounts the payload disk (the second virtio disk, made

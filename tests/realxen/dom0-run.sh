@@ -104,14 +104,16 @@ wait_guest () {
 # simulated toolstack.
 dump_xs () {
   echo "[$(now)] dump $1"
-  for p in /local/domain/0/backend /libxl /local/domain/0/data/xen-devices; do
-    xenstore-ls -f -p "$p" 2>/dev/null | sed "s|^|$p |" | sed 's|^[^ ]* ||'
-  done > "$R/xs/$1.txt"
+  local d
   for d in $(xenstore-list /local/domain); do
     [ "$d" = 0 ] && continue
-    xenstore-ls -f -p "/local/domain/$d/device" 2>/dev/null
-    echo "/local/domain/$d/name = \"$(xenstore-read /local/domain/$d/name)\""
-  done >> "$R/xs/$1.txt"
+    for p in /local/domain/0/backend/vbd/$d /local/domain/0/backend/qusb/$d \
+      /local/domain/0/backend/vusb/$d /libxl/$d/device/vbd /libxl/$d/device/vusb \
+      /local/domain/$d/device/vbd /local/domain/$d/device/vusb; do
+      xenstore-ls -f -p "$p" 2>/dev/null
+    done
+    echo "/local/domain/$d/name = \"$(xenstore-read /local/domain/$d/name)\"   (n0)"
+  done > "$R/xs/$1.txt"
   echo "[$(now)] dumped"
 }
 
@@ -126,6 +128,7 @@ xdcli () {
 # ---- bring-up ------------------------------------------------------------
 
 setup_xen () {
+  mkdir -p /dev/pts /dev/shm
   mount -t devpts devpts /dev/pts
   mount -t tmpfs tmpfs /run
   mount -t tmpfs tmpfs /tmp
@@ -169,6 +172,7 @@ setup_devices () {
   lsusb 2>/dev/null
   [ -n "$busid" ] || return 1
   echo "$busid" > /tmp/usb-busid
+  echo "$busid" > $R/usb-busid
   xenstore-write "$d/usb/${busid//./_}/desc" "QEMU USB stick" || return 1
 }
 
@@ -196,8 +200,8 @@ start_guests () {
   log "guest1 created"; echo "[$(now)] guest1 created"
   xl create /tmp/guest2.cfg || return 1
   log "guest2 created"; echo "[$(now)] guest2 created"
-  wait_for 60 /var/log/xen/console/guest-guest1.log "GUEST disks:" || return 1
-  wait_for 60 /var/log/xen/console/guest-guest2.log "GUEST disks:" || return 1
+  wait_for 120 /var/log/xen/console/guest-guest1.log "GUEST disks:" || return 1
+  wait_for 120 /var/log/xen/console/guest-guest2.log "GUEST disks:" || return 1
   xl list
 }
 
@@ -212,7 +216,7 @@ block_list () {
 block_attach () {
   mark_guest guest1
   xdcli block attach guest1 dom0:loop0 || return 1
-  wait_guest 30 guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" || return 1
+  wait_guest 60 guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" || return 1
   dump_xs block-attach
   xdcli block list > /tmp/out 2>&1
   cat /tmp/out
@@ -222,7 +226,7 @@ block_attach () {
 block_detach () {
   mark_guest guest1
   xdcli block detach guest1 dom0:loop0 || return 1
-  wait_guest 30 guest1 "GUEST disk-removed xvdi" || return 1
+  wait_guest 60 guest1 "GUEST disk-removed xvdi" || return 1
   dump_xs block-detach
   xdcli block list > /tmp/out 2>&1
   cat /tmp/out
@@ -232,7 +236,7 @@ block_detach () {
 block_readonly () {
   mark_guest guest1
   xdcli block attach guest1 dom0:loop0 --ro || return 1
-  wait_guest 30 guest1 "GUEST disk-added xvdi ro=1 marker=XDMARKER-4711" || return 1
+  wait_guest 60 guest1 "GUEST disk-added xvdi ro=1 marker=XDMARKER-4711" || return 1
   dump_xs block-attach-ro
   xdcli block list > /tmp/out 2>&1
   cat /tmp/out
@@ -255,7 +259,7 @@ block_second_holder () {
   fi
   mark_guest guest1
   xdcli block detach guest1 dom0:loop0 || return 1
-  wait_guest 30 guest1 "GUEST disk-removed xvdi"
+  wait_guest 60 guest1 "GUEST disk-removed xvdi"
 }
 
 usb_attach_detach () {
@@ -277,7 +281,7 @@ usb_attach_detach () {
 shutdown_releases () {
   mark_guest guest1
   xdcli block attach guest1 dom0:loop0 || return 1
-  wait_guest 30 guest1 "GUEST disk-added xvdi" || return 1
+  wait_guest 60 guest1 "GUEST disk-added xvdi" || return 1
   local n
   n=$(wc -l < $R/events.log)
   xl shutdown -w guest1 || { echo "shutdown failed; destroying"; xl destroy guest1; }
@@ -302,7 +306,7 @@ persistent () {
   expect "persistent" /tmp/out || return 1
   rm -f /var/log/xen/console/guest-guest1.log
   xl create /tmp/guest1.cfg || return 1
-  wait_for 60 /var/log/xen/console/guest-guest1.log "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" \
+  wait_for 120 /var/log/xen/console/guest-guest1.log "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" \
     || return 1
   xdcli block list > /tmp/out 2>&1
   cat /tmp/out
@@ -340,24 +344,24 @@ EXP
 # ---- main ----------------------------------------------------------------
 
 log "dom0 script starts"
-if ! step xen-daemons 60 setup_xen; then
+if ! step xen-daemons 180 setup_xen; then
   echo "XDFATAL: the Xen daemons did not start"
   exit 1
 fi
 echo "XDREADY"
 "$P/bin/xd-event-log" > $R/events.log 2> $R/events.err &
 EVLOG_PID=$!
-step devices 30 setup_devices
-step guests-start 120 start_guests || { echo "XDFATAL: no guests"; exit 1; }
-step block-list 30 block_list
-step block-attach 60 block_attach
-step block-detach 60 block_detach
-step block-attach-readonly 60 block_readonly
-step block-refuse-second-holder 60 block_second_holder
-step usb-attach-detach 150 usb_attach_detach
-step shutdown-releases 90 shutdown_releases
+step devices 90 setup_devices
+step guests-start 240 start_guests || { echo "XDFATAL: no guests"; exit 1; }
+step block-list 90 block_list
+step block-attach 180 block_attach
+step block-detach 180 block_detach
+step block-attach-readonly 180 block_readonly
+step block-refuse-second-holder 180 block_second_holder
+step usb-attach-detach 240 usb_attach_detach
+step shutdown-releases 180 shutdown_releases
 "$XD" daemon > $R/daemon.log 2>&1 &
 DAEMON_PID=$!
-step persistent 120 persistent
+step persistent 240 persistent
 step event-log-order 10 event_order
 log "steps done"

@@ -31,9 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import xscompare  # noqa: E402
 
-BOOT_TIMEOUT = 240  # from QEMU's start to dom0's "XDREADY"
-RUN_TIMEOUT = 1200  # the whole boot
-IMAGE_TIMEOUT = 1500
+BOOT_TIMEOUT = 300  # from QEMU's start to dom0's "XDREADY"
+RUN_TIMEOUT = 1800  # the whole boot
+IMAGE_TIMEOUT = 1200
 
 n_tests = 0
 failed = 0
@@ -110,16 +110,33 @@ def newc_cpio(entries):
     return gzip.compress(buf.getvalue(), compresslevel=1)
 
 
-def guest_initrd(image_dir):
-    def read(path):
-        with open(path, "rb") as f:
-            return f.read()
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
 
+
+def busybox():
+    return shutil.which("busybox") or "/bin/busybox"
+
+
+def dom0_initrd(image_dir):
+    """Busybox and the modules that reach the root disk (see build-image.sh)."""
+    mods = os.path.join(image_dir, "modules")
+    entries = [(d, 0o40755, b"") for d in ("bin", "dev", "proc", "sys", "modules")]
+    entries += [
+        ("bin/busybox", 0o100755, read(busybox())),
+        ("init", 0o100755, read(os.path.join(HERE, "dom0-initramfs-init.sh"))),
+    ]
+    entries += [(f"modules/{m}", 0o100644, read(os.path.join(mods, m)))
+                for m in sorted(os.listdir(mods))]
+    return newc_cpio(entries)
+
+
+def guest_initrd(image_dir):
     blkfront = [f for f in os.listdir(image_dir) if f.startswith("xen-blkfront.ko")][0]
-    busybox = shutil.which("busybox") or "/bin/busybox"
     entries = [(d, 0o40755, b"") for d in ("bin", "sbin", "dev", "proc", "sys", "tmp")]
     entries += [
-        ("bin/busybox", 0o100755, read(busybox)),
+        ("bin/busybox", 0o100755, read(busybox())),
         ("bin/sh", 0o120777, b"busybox"),
         ("init", 0o100755, read(os.path.join(HERE, "guest-init.sh"))),
         ("sbin/poweroff", 0o100755, read(os.path.join(HERE, "guest-poweroff.sh"))),
@@ -138,20 +155,22 @@ def make_payload(work, image_dir, build_dir):
         f.write(guest_initrd(image_dir))
     img = os.path.join(work, "payload.img")
     subprocess.run(["mkfs.ext4", "-q", "-L", "xd-payload", "-d", payload, img, "64M"],
-                   check=True)
+                   check=True, stdout=subprocess.DEVNULL)
     out = os.path.join(work, "results.img")
     with open(out, "wb") as f:
         f.truncate(32 << 20)
     usb = os.path.join(work, "usb.img")
     with open(usb, "wb") as f:
         f.truncate(16 << 20)
+    with open(os.path.join(work, "dom0-initrd.gz"), "wb") as f:
+        f.write(dom0_initrd(image_dir))
     xen = os.path.join(work, "xen.elf")
     with open("/boot/xen-4.17-amd64.gz", "rb") as f, open(xen, "wb") as o:
         o.write(gzip.decompress(f.read()))
     return img, out, usb, xen
 
 
-def qemu_command(image_dir, payload, results, usb, xen):
+def qemu_command(image_dir, work, payload, results, usb, xen):
     d = image_dir
     return [
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "Nehalem", "-m", "3072", "-smp", "2",
@@ -159,6 +178,7 @@ def qemu_command(image_dir, payload, results, usb, xen):
         "-drive", f"file={d}/dom0.img,if=virtio,format=raw,snapshot=on",
         "-drive", f"file={payload},if=virtio,format=raw,snapshot=on",
         "-drive", f"file={results},if=virtio,format=raw",
+        "-device", "virtio-rng-pci",
         "-device", "qemu-xhci,id=xhci",
         "-drive", f"file={usb},if=none,id=usbstick,format=raw,snapshot=on",
         "-device", "usb-storage,bus=xhci.0,drive=usbstick",
@@ -166,7 +186,7 @@ def qemu_command(image_dir, payload, results, usb, xen):
         "-append", "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all "
                    "guest_loglvl=all",
         "-initrd", f"{d}/vmlinuz root=/dev/vda rw console=hvc0 earlyprintk=xen "
-                   f"init=/sbin/xd-init,{d}/initrd.img",
+                   f"init=/sbin/xd-init,{work}/dom0-initrd.gz",
     ]
 
 
@@ -239,7 +259,7 @@ def main():
         payload, results, usb, xen = make_payload(work, image_dir, build_dir)
         tap(True, "payload disk with the built programs", time.monotonic() - t)
 
-        cmd = qemu_command(image_dir, payload, results, usb, xen)
+        cmd = qemu_command(image_dir, work, payload, results, usb, xen)
         note("$ " + " ".join(cmd))
         last = 0.0
         steps_seen = 0
