@@ -238,8 +238,12 @@ def main():
     ap.add_argument("--shim", required=True)
     args = ap.parse_args()
     build_dir = os.path.abspath(args.build_dir)
+    sim_host_tool, shim = os.path.abspath(args.sim_host_tool), os.path.abspath(args.shim)
     logdir = os.path.join(build_dir, "tests", "realxen", "last-run")
-    shutil.rmtree(logdir, ignore_errors=True)
+    # The run before stays beside it, for comparing.
+    shutil.rmtree(logdir + ".prev", ignore_errors=True)
+    if os.path.exists(logdir):
+        os.rename(logdir, logdir + ".prev")
     os.makedirs(logdir)
     console_path = os.path.join(logdir, "console.log")
     note(f"logs in {logdir}")
@@ -299,7 +303,7 @@ def main():
             note(f"no results archive: {e}")
 
         t = time.monotonic()
-        ok, report = xscompare.compare(resdir, build_dir, args.sim_host_tool, args.shim)
+        ok, report = xscompare.compare(resdir, build_dir, sim_host_tool, shim)
         with open(os.path.join(logdir, "xs-compare.txt"), "w") as f:
             f.write(report)
         tap(ok, "xenstore nodes of libxl and the simulated toolstack agree", time.monotonic() - t,
