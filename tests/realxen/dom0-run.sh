@@ -119,8 +119,12 @@ dump_xs () {
 
 xdcli () {
   echo "[$(now)] \$ xen-device $*"
+  # A call that takes long leaves a picture of dom0's processes.
+  (sleep 25; ps -eo pid,ppid,stat,wchan:24,etimes,args > "$R/ps-$(now).txt") &
+  local watcher=$!
   "$XD" "$@"
   local rc=$?
+  kill $watcher 2>/dev/null
   echo "[$(now)] (exit $rc)"
   return $rc
 }
@@ -160,8 +164,11 @@ setup_xen () {
   cat > /etc/xen/scripts/block <<'WRAP'
 #!/bin/bash
 exec 9>>/results/block-script-trace.txt
-echo "== $EPOCHREALTIME block $*" >&9
-BASH_XTRACEFD=9 PS4='+ $EPOCHREALTIME ' exec bash -x /etc/xen/scripts/block.real "$@"
+echo "== $EPOCHREALTIME block $* (pid $$)" >&9
+BASH_XTRACEFD=9
+PS4='+ $EPOCHREALTIME '
+set -x
+. /etc/xen/scripts/block.real
 WRAP
   chmod 755 /etc/xen/scripts/block
   mount -t xenfs xenfs /proc/xen || return 1
@@ -178,6 +185,8 @@ WRAP
   log "done: xen-init-dom0"
   /usr/lib/xen-4.17/bin/xenconsoled --log=guest --pid-file=/run/xenconsoled.pid || return 1
   log "done: xenconsoled"
+  # dom0 runs the hotplug scripts, which libxl gives 40 s: it goes first.
+  xl sched-credit2 -d Domain-0 -w 1024
   xl info | grep -E '^(xen_version|total_memory|free_memory)'
 }
 
