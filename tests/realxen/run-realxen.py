@@ -26,6 +26,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -231,6 +232,61 @@ def console_tail(path, n=120):
     return "".join(lines[-n:])
 
 
+def boot_and_compare(work, image_dir, build_dir, sim_host_tool, shim, logdir):
+    """Boots dom0 with the payload, turns its steps into TAP, then compares
+    the xenstore dumps with the simulated toolstack's."""
+    console_path = os.path.join(logdir, "console.log")
+    t = time.monotonic()
+    payload, results, usb, xen = make_payload(work, image_dir, build_dir)
+    tap(True, "payload disk with the built programs", time.monotonic() - t)
+
+    cmd = qemu_command(image_dir, work, payload, results, usb, xen)
+    note("$ " + " ".join(cmd))
+    last = 0.0
+    steps_seen = 0
+    done = False
+    exit_line = ""
+    for el, line in run_boot(cmd, console_path):
+        if line.startswith("XDREADY"):
+            tap(True, "boot Xen and dom0, start xenstored, xenconsoled", el)
+            last = el
+        m = re.match(r"XDSTEP (ok|not ok) - (\S+) \(([\d.]+)s\)", line)
+        if m:
+            steps_seen += 1
+            ok = m.group(1) == "ok"
+            tap(ok, m.group(2), float(m.group(3)))
+            last = el
+        elif line.startswith("XDOUT | "):
+            note(line[8:])
+        elif line.startswith("XDFATAL"):
+            note(line)
+        elif line.startswith("XDDONE"):
+            done = True
+        elif line.startswith("XDQEMU exit"):
+            exit_line = line
+    if not done:
+        tap(False, "the dom0 run ended", 0.0,
+            f"{exit_line}; the last console lines:\n{console_tail(console_path)}")
+    elif steps_seen == 0:
+        tap(False, "dom0 steps", 0.0, console_tail(console_path))
+    note(f"QEMU ran {last:.0f}s to the last step; {exit_line}")
+
+    resdir = os.path.join(logdir, "results")
+    os.makedirs(resdir)
+    try:
+        with tarfile.open(results) as tf:
+            tf.extractall(resdir)
+    except tarfile.TarError as e:
+        note(f"no results archive: {e}")
+
+    t = time.monotonic()
+    ok, report = xscompare.compare(resdir, build_dir, sim_host_tool, shim)
+    with open(os.path.join(logdir, "xs-compare.txt"), "w") as f:
+        f.write(report)
+    tap(ok, "xenstore nodes of libxl and the simulated toolstack agree", time.monotonic() - t,
+        report if not ok else report[-3000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
@@ -259,55 +315,10 @@ def main():
 
     work = tempfile.mkdtemp(prefix="xd-realxen-")
     try:
-        t = time.monotonic()
-        payload, results, usb, xen = make_payload(work, image_dir, build_dir)
-        tap(True, "payload disk with the built programs", time.monotonic() - t)
-
-        cmd = qemu_command(image_dir, work, payload, results, usb, xen)
-        note("$ " + " ".join(cmd))
-        last = 0.0
-        steps_seen = 0
-        done = False
-        exit_line = ""
-        for el, line in run_boot(cmd, console_path):
-            if line.startswith("XDREADY"):
-                tap(True, "boot Xen and dom0, start xenstored, xenconsoled", el)
-                last = el
-            m = re.match(r"XDSTEP (ok|not ok) - (\S+) \(([\d.]+)s\)", line)
-            if m:
-                steps_seen += 1
-                ok = m.group(1) == "ok"
-                tap(ok, m.group(2), float(m.group(3)))
-                last = el
-            elif line.startswith("XDOUT | "):
-                note(line[8:])
-            elif line.startswith("XDFATAL"):
-                note(line)
-            elif line.startswith("XDDONE"):
-                done = True
-            elif line.startswith("XDQEMU exit"):
-                exit_line = line
-        if not done:
-            tap(False, "the dom0 run ended", 0.0,
-                f"{exit_line}; the last console lines:\n{console_tail(console_path)}")
-        elif steps_seen == 0:
-            tap(False, "dom0 steps", 0.0, console_tail(console_path))
-        note(f"QEMU ran {last:.0f}s to the last step; {exit_line}")
-
-        resdir = os.path.join(logdir, "results")
-        os.makedirs(resdir)
-        try:
-            with tarfile.open(results) as tf:
-                tf.extractall(resdir)
-        except tarfile.TarError as e:
-            note(f"no results archive: {e}")
-
-        t = time.monotonic()
-        ok, report = xscompare.compare(resdir, build_dir, sim_host_tool, shim)
-        with open(os.path.join(logdir, "xs-compare.txt"), "w") as f:
-            f.write(report)
-        tap(ok, "xenstore nodes of libxl and the simulated toolstack agree", time.monotonic() - t,
-            report if not ok else report[-3000:])
+        boot_and_compare(work, image_dir, build_dir, sim_host_tool, shim, logdir)
+    except Exception:  # noqa: BLE001 - a broken harness fails the suite, never skips it
+        tail = console_tail(console_path) if os.path.exists(console_path) else ""
+        tap(False, "the realxen harness", 0.0, traceback.format_exc() + tail)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"1..{n_tests}")
