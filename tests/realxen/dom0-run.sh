@@ -176,10 +176,11 @@ WRAP
   cat /proc/xen/capabilities
   /usr/lib/xen-4.17/bin/xenstored --pid-file /run/xenstored.pid || return 1
   log "started: xenstored"
-  # Through the socket only: before xenstored is up, a request through the
-  # kernel's xenbus device waits half a minute under emulation.
+  # Through the socket only (the kernel's xenbus device may wait for a
+  # daemon that is not up yet); the root, since /local/domain/0/name is
+  # written only by xen-init-dom0.
   for i in $(seq 100); do [ -S /run/xenstored/socket ] && break; sleep 0.1; done
-  for i in $(seq 50); do xenstore-read -s /local/domain/0/name >/dev/null 2>&1 && break; sleep 0.2; done
+  for i in $(seq 50); do xenstore-list -s / >/dev/null 2>&1 && break; sleep 0.2; done
   log "answers: xenstored"
   /usr/lib/xen-4.17/bin/xen-init-dom0 || return 1
   log "done: xen-init-dom0"
@@ -249,30 +250,34 @@ start_guests () {
 
 # ---- the steps -----------------------------------------------------------
 
+# xdcli_seen VM TEXT ARGS...: runs xen-device ARGS, then waits for VM's
+# console to print TEXT.
+xdcli_seen () {
+  local vm=$1 text=$2
+  shift 2
+  mark_guest "$vm"
+  xdcli "$@" || return 1
+  wait_guest 60 "$vm" "$text"
+}
+
 block_list () {
   list_shows block "dom0:loop0"
 }
 
 block_attach () {
-  mark_guest guest1
-  xdcli block attach guest1 dom0:loop0 || return 1
-  wait_guest 60 guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" || return 1
+  xdcli_seen guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" block attach guest1 dom0:loop0 || return 1
   dump_xs block-attach
   list_shows block "guest1"
 }
 
 block_detach () {
-  mark_guest guest1
-  xdcli block detach guest1 dom0:loop0 || return 1
-  wait_guest 60 guest1 "GUEST disk-removed xvdi" || return 1
+  xdcli_seen guest1 "GUEST disk-removed xvdi" block detach guest1 dom0:loop0 || return 1
   dump_xs block-detach
   list_lacks block "guest1"
 }
 
 block_readonly () {
-  mark_guest guest1
-  xdcli block attach guest1 dom0:loop0 --ro || return 1
-  wait_guest 60 guest1 "GUEST disk-added xvdi ro=1 marker=XDMARKER-4711" || return 1
+  xdcli_seen guest1 "GUEST disk-added xvdi ro=1 marker=XDMARKER-4711" block attach guest1 dom0:loop0 --ro || return 1
   dump_xs block-attach-ro
   list_shows block "read-only=yes"
 }
@@ -291,9 +296,7 @@ block_second_holder () {
     echo "a vbd for guest2 was left behind"
     return 1
   fi
-  mark_guest guest1
-  xdcli block detach guest1 dom0:loop0 || return 1
-  wait_guest 60 guest1 "GUEST disk-removed xvdi"
+  xdcli_seen guest1 "GUEST disk-removed xvdi" block detach guest1 dom0:loop0
 }
 
 usb_attach_detach () {
@@ -310,9 +313,7 @@ usb_attach_detach () {
 }
 
 shutdown_releases () {
-  mark_guest guest1
-  xdcli block attach guest1 dom0:loop0 || return 1
-  wait_guest 60 guest1 "GUEST disk-added xvdi" || return 1
+  xdcli_seen guest1 "GUEST disk-added xvdi" block attach guest1 dom0:loop0 || return 1
   local n
   n=$(wc -l < $R/events.log)
   xl shutdown -w guest1 || { echo "shutdown failed; destroying"; xl destroy guest1; }
