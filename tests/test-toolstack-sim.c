@@ -296,7 +296,7 @@ test_block_attach_nodes (Fixture *fx, gconstpointer data)
     g_assert_cmpstr (frontend, ==,
                      "backend=" BE_SDA2 ";backend-id=1;device-type=disk;event-channel=18;"
                      "feature-persistent=1;protocol=x86_64-abi;ring-ref=8;state=4;"
-                     "virtual-device=51840;");
+                     "trusted=0;virtual-device=51840;");
   }
   assert_perms (fx, FE_SDA2, "n3,r1");
   assert_perms (fx, FE_SDA2 "/virtual-device", "n3,r1");

@@ -450,6 +450,7 @@ xd_libxl_usbdev_from_request (const XdAttachRequest *request, const char *sysfs_
 typedef struct
 {
   guint32 domid;
+  gint64 deadline; /* for retries while the domain is being created */
   libxl_device_disk disk;
 } DiskOp;
 
@@ -472,12 +473,41 @@ disk_op_free (gpointer data)
   g_free (op);
 }
 
+/* A domain that xl is still creating has no stored configuration yet, and
+ * libxl refuses to add a device to it (ERROR_JSON_CONFIG_EMPTY). The engine
+ * applies persistent assignments as soon as a VM's name appears, which is
+ * before that: on real Xen 4.17 the first try fails. Tries again until the
+ * configuration is there or the deadline has passed. */
+#define CONFIG_RETRY_US (200 * G_TIME_SPAN_MILLISECOND)
+
+static int
+retry_while_creating (libxl_ctx *ctx, gpointer data, gint64 deadline, CallFunc func)
+{
+  int rc;
+
+  while ((rc = func (ctx, data)) == ERROR_JSON_CONFIG_EMPTY
+         && g_get_monotonic_time () + CONFIG_RETRY_US < deadline)
+    {
+      g_log (LOG_DOMAIN, G_LOG_LEVEL_INFO, "the domain is still being created; trying again");
+      g_usleep (CONFIG_RETRY_US);
+    }
+  return rc;
+}
+
+static int
+disk_add_once (libxl_ctx *ctx, gpointer data)
+{
+  DiskOp *op = data;
+
+  return libxl_device_disk_add (ctx, op->domid, &op->disk, NULL);
+}
+
 static int
 disk_add_func (libxl_ctx *ctx, gpointer data)
 {
   DiskOp *op = data;
 
-  return libxl_device_disk_add (ctx, op->domid, &op->disk, NULL);
+  return retry_while_creating (ctx, data, op->deadline, disk_add_once);
 }
 
 static int
@@ -584,6 +614,7 @@ usbctrl_destroy_func (libxl_ctx *ctx, gpointer data)
 typedef struct
 {
   guint32 domid;
+  gint64 deadline; /* for retries while the domain is being created */
   libxl_device_usbdev usbdev;
 } UsbdevOp;
 
@@ -597,11 +628,19 @@ usbdev_op_free (gpointer data)
 }
 
 static int
-usbdev_add_func (libxl_ctx *ctx, gpointer data)
+usbdev_add_once (libxl_ctx *ctx, gpointer data)
 {
   UsbdevOp *op = data;
 
   return libxl_device_usbdev_add (ctx, op->domid, &op->usbdev, NULL);
+}
+
+static int
+usbdev_add_func (libxl_ctx *ctx, gpointer data)
+{
+  UsbdevOp *op = data;
+
+  return retry_while_creating (ctx, data, op->deadline, usbdev_add_once);
 }
 
 static int
@@ -660,6 +699,7 @@ attach_block (XdToolstackLibxl *self, const XdAttachRequest *request, gint64 dea
   DiskOp *op = disk_op_new (request->frontend);
   g_autoptr (Call) call = NULL;
 
+  op->deadline = deadline;
   call = call_new ("libxl_device_disk_add", self->lctx, disk_add_func, disk_destroy_func, op,
                    disk_op_free);
   if (!xd_libxl_disk_from_request (request, &op->disk, error))
@@ -703,6 +743,7 @@ attach_usb (XdToolstackLibxl *self, const XdAttachRequest *request, guint timeou
   g_autoptr (Call) ctrl_call = NULL;
 
   dev_op->domid = request->frontend;
+  dev_op->deadline = deadline;
   dev_call = call_new ("libxl_device_usbdev_add", self->lctx, usbdev_add_func, usbdev_remove_func,
                        dev_op, usbdev_op_free);
   list_op->domid = request->frontend;

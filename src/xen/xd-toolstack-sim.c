@@ -13,7 +13,9 @@
  *     the backend's own "frontend" (libxl does not trust the backend later)
  *   /local/domain/F/device/vbd/D/   {F,NONE},{B,READ}
  *     backend, backend-id=B, state=1, virtual-device=D,
- *     device-type=disk|cdrom, protocol=x86_64-abi (libxl writes it for PV
+ *     device-type=disk|cdrom, trusted=1|0 (the disk's trusted flag, which
+ *     the libxl toolstack sets for a dom0 backend only; seen on real Xen by
+ *     the realxen suite), protocol=x86_64-abi (libxl writes it for PV
  *     guests, which every simulated VM is)
  *   /local/domain/B/backend/vbd/F/D/  {B,NONE},{F,READ}
  *     frontend, params=/dev/<port>, script=/etc/xen/scripts/block,
@@ -914,6 +916,8 @@ attach_block (XdToolstackSim *self, struct xs_handle *xsh, const XdAttachRequest
   kv_add_printf (fents, "state", "%d", XENBUS_INITIALISING);
   kv_add_printf (fents, "virtual-device", "%d", devid);
   kv_add (fents, "device-type", device_type);
+  /* As xd_libxl_disk_from_request sets it (XSA-403). */
+  kv_add (fents, "trusted", request->backend == 0 ? "1" : "0");
   kv_add (fents, "protocol", NATIVE_PROTOCOL);
 
   vbd_script (&script, xsh, request, read_only, !read_only);
