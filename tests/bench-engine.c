@@ -77,24 +77,10 @@ typedef struct
 /* ---- small helpers ---- */
 
 static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static int
 compare_int64 (gconstpointer a, gconstpointer b)
 {
   gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
   return x < y ? -1 : x > y;
-}
-
-static double
-median_of (double *values, guint n)
-{
-  qsort (values, n, sizeof *values, compare_doubles);
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 /* The nearest-rank percentile of sorted @values. */
@@ -103,12 +89,6 @@ percentile (const gint64 *values, guint n, double p)
 {
   guint rank = (guint) (p / 100.0 * n + 0.999999);
   return values[CLAMP (rank, 1, n) - 1];
-}
-
-static double
-ms_since (gint64 start)
-{
-  return (g_get_monotonic_time () - start) / 1000.0;
 }
 
 static double
@@ -148,27 +128,6 @@ heap_in_use (void)
 
 /* The first three fields of /proc/loadavg: other work on the machine shows
  * in every figure here, latency most. */
-static char *
-load_average (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
-    return g_strdup ("unknown");
-  fields = g_strsplit (contents, " ", 4);
-  if (g_strv_length (fields) < 3)
-    return g_strdup ("unknown");
-  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
-}
-
-static void
-die_on_error (GError *error, const char *what)
-{
-  if (error)
-    g_error ("%s: %s", what, error->message);
-}
-
 /* ---- a store that counts requests ---- */
 
 /* Wraps the engine's store to count what it asks xenstored, so the scan can
@@ -393,7 +352,7 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
       g_autoptr (GPtrArray) batch = g_ptr_array_new ();
 
       xd_sim_host_add_vm (host, d, name, &error);
-      die_on_error (error, "adding a VM");
+      xd_bench_die_on_error (error, "adding a VM");
       for (guint i = 0; i < plan->len; i++)
         {
           const XdBenchDevice *device = plan->pdata[i];
@@ -404,7 +363,7 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
           else
             xd_sim_host_publish_device (host, d, device->klass, device->port,
                                         (const char *const *) device->kv, &error);
-          die_on_error (error, "publishing a device");
+          xd_bench_die_on_error (error, "publishing a device");
         }
       if (batch->len > 0)
         xd_bench_publish_batch (host, batch);
@@ -415,11 +374,11 @@ populate (const HostSpec *spec, XdSimHost *host, HostResult *res)
             continue;
           xd_sim_host_write_vbd (host, vbd->backend, vbd->frontend, vbd->devid, vbd->params,
                                  vbd->dev, vbd->mode, XENBUS_STATE_CONNECTED, &error);
-          die_on_error (error, "attaching a block device");
+          xd_bench_die_on_error (error, "attaching a block device");
         }
     }
   res->n_attached = vbds->len;
-  res->populate_s = ms_since (start) / 1000.0;
+  res->populate_s = xd_bench_ms_since (start) / 1000.0;
 }
 
 /* ---- 1. the full scan and its floor ---- */
@@ -537,16 +496,16 @@ measure_full_scan (HostResult *res)
       g_autoptr (XdEngine) engine = NULL;
       gint64 start;
 
-      die_on_error (error, "connecting the engine");
+      xd_bench_die_on_error (error, "connecting the engine");
       engine = xd_engine_new (store);
       start = g_get_monotonic_time ();
       xd_engine_load (engine, FALSE, &error);
-      engine_ms[run] = ms_since (start);
-      die_on_error (error, "loading");
+      engine_ms[run] = xd_bench_ms_since (start);
+      xd_bench_die_on_error (error, "loading");
 
       start = g_get_monotonic_time ();
       res->floor_requests = floor_scan (xsh);
-      floor_ms[run] = ms_since (start);
+      floor_ms[run] = xd_bench_ms_since (start);
     }
   xs_close (xsh);
 
@@ -556,20 +515,20 @@ measure_full_scan (HostResult *res)
     CountingStore *counting;
     g_autoptr (XdEngine) engine = NULL;
 
-    die_on_error (error, "connecting the engine");
+    xd_bench_die_on_error (error, "connecting the engine");
     gint64 start;
 
     counting = counting_store_new (inner);
     engine = xd_engine_new (&counting->parent);
     start = g_get_monotonic_time ();
     xd_engine_load (engine, FALSE, &error);
-    res->one_by_one_ms = ms_since (start);
-    die_on_error (error, "loading");
+    res->one_by_one_ms = xd_bench_ms_since (start);
+    xd_bench_die_on_error (error, "loading");
     res->engine_requests = counting->requests;
   }
 
-  res->scan_ms = median_of (engine_ms, SCAN_RUNS);
-  res->floor_ms = median_of (floor_ms, SCAN_RUNS);
+  res->scan_ms = xd_bench_median (engine_ms, SCAN_RUNS);
+  res->floor_ms = xd_bench_median (floor_ms, SCAN_RUNS);
 }
 
 /* ---- 2. and 3.: a watching engine and a second writer ---- */
@@ -662,7 +621,7 @@ publish_and_wait (Run *run, XdSimHost *host, guint backend, const char *port, gi
   /* The commit's reply has come back: the transaction is in the store. */
   if (index >= 0)
     run->published[index] = g_get_monotonic_time ();
-  die_on_error (error, "publishing");
+  xd_bench_die_on_error (error, "publishing");
   return await_report (run, port);
 }
 
@@ -673,7 +632,7 @@ unpublish_and_wait (Run *run, XdSimHost *host, guint backend, const char *port)
 
   arm (run, port, TRUE, -1);
   xd_sim_host_unpublish_device (host, backend, "block", port, &error);
-  die_on_error (error, "unpublishing");
+  xd_bench_die_on_error (error, "unpublishing");
   return await_report (run, port);
 }
 
@@ -691,7 +650,7 @@ latency_thread (gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (XdSimHost) host = xd_sim_host_new (&error);
 
-  die_on_error (error, "connecting the publisher");
+  xd_bench_die_on_error (error, "connecting the publisher");
   /* The warm-up also lets the engine swallow its watches' echoes. */
   for (guint i = 0; i < WARMUP_EVENTS && !run->failed; i++)
     {
@@ -724,7 +683,7 @@ unrelated_thread (gpointer user_data)
   double cpu_start;
   gint64 start;
 
-  die_on_error (error, "connecting the writer");
+  xd_bench_die_on_error (error, "connecting the writer");
   xsh = xd_sim_host_get_handle (host);
   cpu_start = rusage_ms (RUSAGE_THREAD);
   start = g_get_monotonic_time ();
@@ -740,7 +699,7 @@ unrelated_thread (gpointer user_data)
       if (!xs_write (xsh, XBT_NULL, path, value, strlen (value)))
         g_error ("writing %s: %s", path, g_strerror (errno));
     }
-  run->write_s = ms_since (start) / 1000.0;
+  run->write_s = xd_bench_ms_since (start) / 1000.0;
   /* The marker: once it is reported, every earlier event was delivered. */
   publish_and_wait (run, host, 1, "benchmark", -1);
   run->writer_cpu_ms = rusage_ms (RUSAGE_THREAD) - cpu_start;
@@ -784,12 +743,12 @@ measure_watching (const HostSpec *spec, HostResult *res)
   rss_before = proc_status_kib ("VmRSS");
   heap_before = heap_in_use ();
   store = xd_xs_store_new (&error);
-  die_on_error (error, "connecting the engine");
+  xd_bench_die_on_error (error, "connecting the engine");
   engine = xd_engine_new (store);
   start = g_get_monotonic_time ();
   xd_engine_load (engine, TRUE, &error);
-  res->load_watch_ms = ms_since (start);
-  die_on_error (error, "loading with watches");
+  res->load_watch_ms = xd_bench_ms_since (start);
+  xd_bench_die_on_error (error, "loading with watches");
   res->rss_delta_kib = proc_status_kib ("VmRSS") - rss_before;
   res->heap_delta_bytes = heap_in_use () - heap_before;
   res->hwm_kib = proc_status_kib ("VmHWM");
@@ -860,10 +819,10 @@ run_host (const HostSpec *spec, HostResult *res)
   g_autoptr (XdSimHost) host = NULL;
   const char *l = spec->label;
 
-  die_on_error (error, "starting xenstored");
+  xd_bench_die_on_error (error, "starting xenstored");
   xd_test_xenstored_setenv (daemon);
   host = xd_sim_host_new (&error);
-  die_on_error (error, "connecting the simulated host");
+  xd_bench_die_on_error (error, "connecting the simulated host");
 
   populate (spec, host, res);
   g_print ("%s  host: %u VMs, %u devices (%u block, %u usb, %u mic; %u block attached through "
@@ -942,7 +901,7 @@ main (int argc, char **argv)
     }
   specs = opt_quick ? quick : full;
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("bench-engine: %u CPUs, load average %s at start\n", g_get_num_processors (), load);
   }
 
@@ -950,9 +909,9 @@ main (int argc, char **argv)
     run_host (&specs[h], &res[h]);
 
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("\nSummary%s (wall %.0f s, load average %s at end)\n", opt_quick ? " (--quick)" : "",
-             ms_since (start) / 1000, load);
+             xd_bench_ms_since (start) / 1000, load);
   }
   for (guint h = 0; h < 2; h++)
     {

@@ -109,29 +109,6 @@ seconds_since (gint64 start)
   return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
 }
 
-/* The first three fields of /proc/loadavg: other work on the machine shows
- * in every figure here. */
-static char *
-load_average (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
-    return g_strdup ("unknown");
-  fields = g_strsplit (contents, " ", 4);
-  if (g_strv_length (fields) < 3)
-    return g_strdup ("unknown");
-  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
-}
-
-static void
-die_on_error (GError *error, const char *what)
-{
-  if (error)
-    g_error ("%s: %s", what, error->message);
-}
-
 /* ---- a store that counts and times requests ---- */
 
 typedef enum
@@ -522,12 +499,12 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
   gint64 start = g_get_monotonic_time ();
 
   xd_sim_host_populate_demo (host, &error);
-  die_on_error (error, "populating the demo host");
+  xd_bench_die_on_error (error, "populating the demo host");
   for (guint d = FIRST_EXTRA_VM; d < spec->n_vms; d++)
     {
       g_autofree char *name = g_strdup_printf ("vm-%03u", d);
       xd_sim_host_add_vm (host, d, name, &error);
-      die_on_error (error, "adding a VM");
+      xd_bench_die_on_error (error, "adding a VM");
     }
 
   for (guint i = 0; i < spec->n_devices + spec->sys_usb_ports; i++)
@@ -552,7 +529,7 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
               "desc", desc, "size", size, "mode", mode, b % 3 ? "parent" : NULL, parent, NULL,
             };
             xd_sim_host_publish_device (host, backend, "block", port, kv, &error);
-            die_on_error (error, "publishing a device");
+            xd_bench_die_on_error (error, "publishing a device");
           }
           if (backend == SYS_USB ? b % 4 == 3 : n_block++ % 20 == 19)
             {
@@ -568,7 +545,7 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
               xd_bench_frontend_dev (n, dev);
               xd_sim_host_write_vbd (host, backend, frontend, xd_bench_frontend_devid (n), params,
                                      dev, mode, XENBUS_STATE_CONNECTED, &error);
-              die_on_error (error, "attaching a block device");
+              xd_bench_die_on_error (error, "attaching a block device");
               info->extra_attached++;
             }
         }
@@ -583,7 +560,7 @@ populate (const Spec *spec, XdSimHost *host, HostInfo *info)
           const char *const kv[] = { "desc", desc, "interfaces", ":080650:", NULL };
 
           xd_sim_host_publish_device (host, backend, "usb", port, kv, &error);
-          die_on_error (error, "publishing a device");
+          xd_bench_die_on_error (error, "publishing a device");
         }
     }
   info->populate_s = seconds_since (start);
@@ -825,7 +802,7 @@ engine_new (XdStore *store, XdToolstack *toolstack, Bench *b)
   xd_engine_set_toolstack (engine, toolstack);
   g_signal_connect (engine, "device-changed", G_CALLBACK (device_changed_cb), b);
   xd_engine_load (engine, TRUE, &error);
-  die_on_error (error, "loading the engine");
+  xd_bench_die_on_error (error, "loading the engine");
   return engine;
 }
 
@@ -993,15 +970,15 @@ main (int argc, char **argv)
   g_mutex_init (&main_stats.lock);
 
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("bench-ops: %u CPUs, load average %s at start\n", g_get_num_processors (), load);
   }
 
   daemon = xd_test_xenstored_start (&error);
-  die_on_error (error, "starting xenstored");
+  xd_bench_die_on_error (error, "starting xenstored");
   xd_test_xenstored_setenv (daemon);
   host = xd_sim_host_new (&error);
-  die_on_error (error, "connecting the simulated host");
+  xd_bench_die_on_error (error, "connecting the simulated host");
   populate (spec, host, &info);
 
   /* ---- 1.: the plain engine (3. is printed from its samples below) ---- */
@@ -1011,9 +988,9 @@ main (int argc, char **argv)
     XdToolstack *toolstack;
     g_autoptr (XdEngine) engine = NULL;
 
-    die_on_error (error, "connecting the engine");
+    xd_bench_die_on_error (error, "connecting the engine");
     toolstack = xd_toolstack_sim_new (&error);
-    die_on_error (error, "starting the simulated toolstack");
+    xd_bench_die_on_error (error, "starting the simulated toolstack");
     engine = b.engine = engine_new (store, toolstack, &b);
     {
       g_autoptr (GPtrArray) vms = xd_engine_get_vms (engine);
@@ -1063,10 +1040,10 @@ main (int argc, char **argv)
       TimedToolstack *toolstack;
       g_autoptr (XdEngine) engine = NULL;
 
-      die_on_error (error, "connecting the engine");
+      xd_bench_die_on_error (error, "connecting the engine");
       store = counting_store_new (inner, &main_stats, &worker_stats);
       toolstack = timed_toolstack_new (xd_toolstack_sim_new (&error));
-      die_on_error (error, "starting the simulated toolstack");
+      xd_bench_die_on_error (error, "starting the simulated toolstack");
       b.worker_stats = &worker_stats;
       b.main_stats = &main_stats;
       b.toolstack = toolstack;
@@ -1129,7 +1106,7 @@ main (int argc, char **argv)
         }
     }
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("\nSummary%s (wall %.0f s, load average %s at end; %u VMs, %u devices, %u rounds)\n",
              opt_quick ? " (--quick)" : "", seconds_since (start), load, info.engine_vms,
              info.engine_devices, spec->rounds);

@@ -64,33 +64,11 @@
 
 /* ---- small helpers ---- */
 
-static void
-die_on_error (GError *error, const char *what)
-{
-  if (error)
-    g_error ("%s: %s", what, error->message);
-}
-
-static double
-ms_since (gint64 start)
-{
-  return (g_get_monotonic_time () - start) / 1000.0;
-}
-
 static int
 compare_doubles (gconstpointer a, gconstpointer b)
 {
   double x = *(const double *) a, y = *(const double *) b;
   return x < y ? -1 : x > y;
-}
-
-static double
-median_of (const double *values, guint n)
-{
-  g_autofree double *v = g_memdup2 (values, n * sizeof *values);
-
-  qsort (v, n, sizeof *v, compare_doubles);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The nearest-rank percentile of @values (sorted here). */
@@ -116,20 +94,6 @@ proc_status_kib (GPid pid, const char *field)
     return -1;
   p = strstr (contents, key);
   return p ? g_ascii_strtoll (p + strlen (key), NULL, 10) : -1;
-}
-
-static char *
-load_average (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
-    return g_strdup ("unknown");
-  fields = g_strsplit (contents, " ", 4);
-  if (g_strv_length (fields) < 3)
-    return g_strdup ("unknown");
-  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
 }
 
 /* Wakes the main loop up now and then, so that waits can check deadlines
@@ -207,7 +171,7 @@ populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
       g_autoptr (GPtrArray) batch = g_ptr_array_new ();
 
       xd_sim_host_add_vm (host, d, name, &error);
-      die_on_error (error, "adding a VM");
+      xd_bench_die_on_error (error, "adding a VM");
       for (guint i = 0; i < plan->len; i++)
         if (((XdBenchDevice *) plan->pdata[i])->backend == d)
           g_ptr_array_add (batch, plan->pdata[i]);
@@ -220,7 +184,7 @@ populate (XdSimHost *host, guint *n_block, guint *n_usb, guint *n_attached)
             continue;
           xd_sim_host_write_vbd (host, vbd->backend, vbd->frontend, vbd->devid, vbd->params,
                                  vbd->dev, vbd->mode, XENBUS_STATE_CONNECTED, &error);
-          die_on_error (error, "attaching a block device");
+          xd_bench_die_on_error (error, "attaching a block device");
         }
     }
   *n_attached = vbds->len;
@@ -258,7 +222,7 @@ republish (XdSimHost *host, const XdBenchDevice *device, const char *desc)
       }
   xd_sim_host_publish_device (host, device->backend, device->klass, device->port,
                               (const char *const *) kv, &error);
-  die_on_error (error, "changing a description");
+  xd_bench_die_on_error (error, "changing a description");
 }
 
 /* The environment for what this runs: without the test environment's
@@ -298,7 +262,7 @@ desktop_start (Desktop *desktop)
 
   g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                             &desktop->pid, &desktop->stdin_fd, &stdout_fd, NULL, &error);
-  die_on_error (error, "starting " XD_RUN_DESKTOP);
+  xd_bench_die_on_error (error, "starting " XD_RUN_DESKTOP);
   out = fdopen (stdout_fd, "r");
   while (fgets (line, sizeof line, out))
     {
@@ -403,7 +367,7 @@ spawn_program (Session *s, const char *path, const char *log_name)
                                     G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, fd, fd, NULL,
                                     NULL, 0, &pid, NULL, NULL, NULL, &error);
   close (fd);
-  die_on_error (error, path);
+  xd_bench_die_on_error (error, path);
   return pid;
 }
 
@@ -543,7 +507,7 @@ resolve_item (Session *s)
     }
   reply = call (s, s->item_bus, item_path, "org.freedesktop.DBus.Properties", "Get",
                 g_variant_new ("(ss)", "org.kde.StatusNotifierItem", "Menu"), "(v)", &error);
-  die_on_error (error, "asking the item for its menu");
+  xd_bench_die_on_error (error, "asking the item for its menu");
   g_variant_get (reply, "(v)", &value);
   s->menu_path = g_variant_dup_string (value, NULL);
 }
@@ -818,14 +782,14 @@ measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, doubl
 
   rss_before = proc_status_kib (getpid (), "VmRSS");
   store = xd_xs_store_new (&error);
-  die_on_error (error, "connecting the in-process engine");
+  xd_bench_die_on_error (error, "connecting the in-process engine");
   engine = xd_engine_new (store);
   start = g_get_monotonic_time ();
   xd_engine_load (engine, TRUE, &error);
-  die_on_error (error, "loading the in-process engine");
+  xd_bench_die_on_error (error, "loading the in-process engine");
   menu = xd_tray_menu_new (engine);
   xd_tray_menu_flush (menu);
-  *load_ms = ms_since (start);
+  *load_ms = xd_bench_ms_since (start);
   *rss_mib = (proc_status_kib (getpid (), "VmRSS") - rss_before) / 1024.0;
   labels = row_labels (xd_tray_menu_get_menu (menu));
   if (g_hash_table_size (labels) != N_DEVICES)
@@ -892,7 +856,7 @@ child_environment (const char *state_dir)
 static void
 print_latency (const char *what, double *values, guint n)
 {
-  double median = median_of (values, n);
+  double median = xd_bench_median (values, n);
   double p99 = percentile (values, n, 99);
 
   g_print ("  %s: median %.2f ms, p99 %.2f ms, max %.2f ms  [%u changes, one at a time]\n", what,
@@ -921,28 +885,28 @@ main (int argc, char **argv)
   GPid widget_pid;
 
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("bench-widget: %u CPUs, load average %s at start\n", g_get_num_processors (), load);
   }
 
   /* The host. */
   daemon = xd_test_xenstored_start (&error);
-  die_on_error (error, "starting xenstored");
+  xd_bench_die_on_error (error, "starting xenstored");
   xd_test_xenstored_setenv (daemon);
   host = xd_sim_host_new (&error);
-  die_on_error (error, "connecting the simulated host");
+  xd_bench_die_on_error (error, "connecting the simulated host");
   {
     gint64 t = g_get_monotonic_time ();
     plan = populate (host, &n_block, &n_usb, &n_attached);
     g_print ("host: %u VMs, %u devices (%u block, %u usb, 1 mic; %u block attached through vbd), "
              "populated in %.1f s\n",
-             N_VMS, N_DEVICES, n_block, n_usb, n_attached, ms_since (t) / 1000);
+             N_VMS, N_DEVICES, n_block, n_usb, n_attached, xd_bench_ms_since (t) / 1000);
   }
   targets = update_targets (plan);
 
   /* The desktop. */
   tmp = g_dir_make_tmp ("bench-widget.XXXXXX", &error);
-  die_on_error (error, "making a directory");
+  xd_bench_die_on_error (error, "making a directory");
   state_dir = g_build_filename (tmp, "state", NULL);
   g_mkdir (state_dir, 0700);
   {
@@ -950,13 +914,13 @@ main (int argc, char **argv)
     desktop_start (&desktop);
     g_print ("desktop: Xvfb %s, a private bus, xfce4-panel (sni mode), up in %.1f s; program "
              "logs in %s (removed unless it fails)\n",
-             g_getenv ("DISPLAY"), ms_since (t) / 1000, tmp);
+             g_getenv ("DISPLAY"), xd_bench_ms_since (t) / 1000, tmp);
   }
   session.bus = g_dbus_connection_new_for_address_sync (
     g_getenv ("DBUS_SESSION_BUS_ADDRESS"),
     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
     NULL, NULL, &error);
-  die_on_error (error, "connecting to the private bus");
+  xd_bench_die_on_error (error, "connecting to the private bus");
   session.log_dir = tmp;
   session.envp = child_environment (state_dir);
   g_dbus_connection_signal_subscribe (
@@ -976,8 +940,8 @@ main (int argc, char **argv)
       run_program (&session, &floor, run, FALSE);
       widget_pid = run_program (&session, &widget, run, run == STARTUP_RUNS - 1);
     }
-  floor_ms = median_of (floor.startup_ms, STARTUP_RUNS);
-  widget_ms = median_of (widget.startup_ms, STARTUP_RUNS);
+  floor_ms = xd_bench_median (floor.startup_ms, STARTUP_RUNS);
+  widget_ms = xd_bench_median (widget.startup_ms, STARTUP_RUNS);
   {
     double f[STARTUP_RUNS], w[STARTUP_RUNS], fo[STARTUP_RUNS], wo[STARTUP_RUNS];
     for (guint i = 0; i < STARTUP_RUNS; i++)
@@ -987,16 +951,16 @@ main (int argc, char **argv)
         fo[i] = floor.hwm_open_kib[i] / 1024.0;
         wo[i] = widget.hwm_open_kib[i] / 1024.0;
       }
-    floor_hwm = median_of (f, STARTUP_RUNS);
-    widget_hwm = median_of (w, STARTUP_RUNS);
-    floor_hwm_open = median_of (fo, STARTUP_RUNS);
-    widget_hwm_open = median_of (wo, STARTUP_RUNS);
+    floor_hwm = xd_bench_median (f, STARTUP_RUNS);
+    widget_hwm = xd_bench_median (w, STARTUP_RUNS);
+    floor_hwm_open = xd_bench_median (fo, STARTUP_RUNS);
+    widget_hwm_open = xd_bench_median (wo, STARTUP_RUNS);
   }
   g_print ("  start-up (median of %d): widget %.1f ms, floor %.1f ms: %.2fx; item registered: "
            "widget %.1f ms, floor %.1f ms\n",
            STARTUP_RUNS, widget_ms, floor_ms, widget_ms / floor_ms,
-           median_of (widget.registered_ms, STARTUP_RUNS),
-           median_of (floor.registered_ms, STARTUP_RUNS));
+           xd_bench_median (widget.registered_ms, STARTUP_RUNS),
+           xd_bench_median (floor.registered_ms, STARTUP_RUNS));
   g_print ("  peak RSS (VmHWM, median): after start-up widget %.1f MiB, floor %.1f MiB (+%.1f "
            "MiB); after opening the menu widget %.1f MiB, floor %.1f MiB (+%.1f MiB)\n",
            widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open, floor_hwm_open,
@@ -1030,7 +994,7 @@ main (int argc, char **argv)
   g_print ("    (of %u changes, the warm-up included: %u seen in ItemsPropertiesUpdated, %u after "
            "a LayoutUpdated)\n",
            WARMUP_UPDATES + N_UPDATES, session.via_properties, session.via_layout);
-  dbus_median = median_of (dbus_lat, N_UPDATES);
+  dbus_median = xd_bench_median (dbus_lat, N_UPDATES);
   dbus_p99 = percentile (dbus_lat, N_UPDATES, 99);
 
   /* 3b. in process, on the same display. */
@@ -1041,16 +1005,16 @@ main (int argc, char **argv)
            load_ms, in_process_mib);
   print_latency ("commit -> engine device-changed (in process)", signal_lat, N_UPDATES);
   print_latency ("commit -> GtkLabel text updated (in process)", label_lat, N_UPDATES);
-  label_median = median_of (label_lat, N_UPDATES);
+  label_median = xd_bench_median (label_lat, N_UPDATES);
   label_p99 = percentile (label_lat, N_UPDATES, 99);
 
   g_object_unref (session.bus);
   desktop_stop (&desktop);
 
   {
-    g_autofree char *load = load_average ();
+    g_autofree char *load = xd_bench_load_average ();
     g_print ("\nSummary (wall %.0f s, load average %s at end; %u VMs, %u devices)\n",
-             ms_since (start) / 1000, load, N_VMS, N_DEVICES);
+             xd_bench_ms_since (start) / 1000, load, N_VMS, N_DEVICES);
   }
   g_print ("  start-up    widget %.0f ms vs floor %.0f ms = %.2fx  (target <= %.1fx)  %s\n",
            widget_ms, floor_ms, widget_ms / floor_ms, TARGET_STARTUP_RATIO,

@@ -107,3 +107,48 @@ xd_bench_publish_batch (XdSimHost *host, GPtrArray *devices)
     }
   g_error ("publishing a batch kept conflicting");
 }
+
+/* ---- small helpers ---- */
+
+char *
+xd_bench_load_average (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
+    return g_strdup ("unknown");
+  fields = g_strsplit (contents, " ", 4);
+  if (g_strv_length (fields) < 3)
+    return g_strdup ("unknown");
+  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
+}
+
+void
+xd_bench_die_on_error (GError *error, const char *what)
+{
+  if (error)
+    g_error ("%s: %s", what, error->message);
+}
+
+double
+xd_bench_ms_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+double
+xd_bench_median (const double *values, guint n)
+{
+  g_autofree double *v = g_memdup2 (values, n * sizeof *values);
+
+  qsort (v, n, sizeof *v, compare_doubles);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -44,4 +44,15 @@ guint xd_bench_frontend_devid (guint n);
  * (all from one backend), in one transaction; aborts on failure. */
 void xd_bench_publish_batch (XdSimHost *host, GPtrArray *devices);
 
+/* ---- small helpers every benchmark uses ---- */
+
+/* The first three fields of /proc/loadavg ("0.52 0.31 0.20"): other work on
+ * the machine shows in every figure. */
+char *xd_bench_load_average (void);
+/* Stops the benchmark with @what and the error's message, if any. */
+void xd_bench_die_on_error (GError *error, const char *what);
+double xd_bench_ms_since (gint64 start);
+/* The median of @values (not changed). */
+double xd_bench_median (const double *values, guint n);
+
 G_END_DECLS
