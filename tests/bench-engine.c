@@ -76,21 +76,6 @@ typedef struct
 
 /* ---- small helpers ---- */
 
-static int
-compare_int64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank percentile of sorted @values. */
-static gint64
-percentile (const gint64 *values, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * n + 0.999999);
-  return values[CLAMP (rank, 1, n) - 1];
-}
-
 static double
 rusage_ms (int who)
 {
@@ -781,9 +766,9 @@ measure_watching (const HostSpec *spec, HostResult *res)
       for (guint i = 0; i < spec->n_events; i++)
         if (group == 0 || i % 2 == group - 1)
           latency[n++] = reported_at[i] - published[i];
-      qsort (latency, n, sizeof *latency, compare_int64);
-      res->lat[group][0] = percentile (latency, n, 50);
-      res->lat[group][1] = percentile (latency, n, 99);
+      qsort (latency, n, sizeof *latency, xd_bench_compare_int64);
+      res->lat[group][0] = xd_bench_percentile (latency, n, 50);
+      res->lat[group][1] = xd_bench_percentile (latency, n, 99);
       res->lat[group][2] = latency[n - 1];
     }
   /* Each event is a publish and an unpublish (two changes), plus the

@@ -69,21 +69,6 @@ typedef struct
 
 /* ---- small helpers ---- */
 
-static int
-compare_int64 (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank percentile of sorted @values. */
-static gint64
-percentile (const gint64 *values, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * n + 0.999999);
-  return values[CLAMP (rank, 1, n) - 1];
-}
-
 typedef struct
 {
   gint64 median, p99, max, min;
@@ -95,9 +80,9 @@ figures_of (const gint64 *values, guint n)
   g_autofree gint64 *sorted = g_memdup2 (values, n * sizeof *values);
   Figures f;
 
-  qsort (sorted, n, sizeof *sorted, compare_int64);
-  f.median = percentile (sorted, n, 50);
-  f.p99 = percentile (sorted, n, 99);
+  qsort (sorted, n, sizeof *sorted, xd_bench_compare_int64);
+  f.median = xd_bench_percentile (sorted, n, 50);
+  f.p99 = xd_bench_percentile (sorted, n, 99);
   f.max = sorted[n - 1];
   f.min = sorted[0];
   return f;

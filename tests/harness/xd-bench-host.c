@@ -152,3 +152,17 @@ xd_bench_median (const double *values, guint n)
   qsort (v, n, sizeof *v, compare_doubles);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+int
+xd_bench_compare_int64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+gint64
+xd_bench_percentile (const gint64 *values, guint n, double p)
+{
+  guint rank = (guint) (p / 100.0 * n + 0.999999);
+  return values[CLAMP (rank, 1, n) - 1];
+}

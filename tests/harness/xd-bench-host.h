@@ -52,6 +52,10 @@ char *xd_bench_load_average (void);
 /* Stops the benchmark with @what and the error's message, if any. */
 void xd_bench_die_on_error (GError *error, const char *what);
 double xd_bench_ms_since (gint64 start);
+/* For qsort () of gint64 values. */
+int xd_bench_compare_int64 (gconstpointer a, gconstpointer b);
+/* The nearest-rank percentile @p (0-100) of sorted @values. */
+gint64 xd_bench_percentile (const gint64 *values, guint n, double p);
 /* The median of @values (not changed). */
 double xd_bench_median (const double *values, guint n);
 
