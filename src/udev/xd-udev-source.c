@@ -43,6 +43,12 @@ struct _XdUdevSource
   GSource *table_sources[2];
   char *last_error; /* logged once until the next success */
   guint syncs;
+  /* What this source last wrote, "class/port" -> its keys and values: a
+   * sync compares with it instead of reading every entry back. Read from
+   * xenstore again (written_known FALSE) at first, after a failure and after
+   * xenstored reconnects. */
+  GHashTable *written;
+  gboolean written_known;
 };
 
 static char *
@@ -168,14 +174,70 @@ write_entry (XdUdevSource *self, const char *dir, const XdPublication *publicati
   return FALSE;
 }
 
+static char *
+written_key (XdClassId klass, const char *port)
+{
+  return g_strdup_printf ("%s/%s", xd_class_id_to_string (klass), port);
+}
+
+/* The keys and values of @publication, in order. */
+static char **
+written_value (const XdPublication *publication)
+{
+  char **kv = g_new0 (char *, publication->kv->len + 1);
+
+  for (guint i = 0; i < publication->kv->len; i++)
+    kv[i] = g_strdup (publication->kv->pdata[i]);
+  return kv;
+}
+
+static gboolean
+written_is_current (XdUdevSource *self, const XdPublication *publication)
+{
+  g_autofree char *key = written_key (publication->klass, publication->port);
+  char **old = g_hash_table_lookup (self->written, key);
+
+  if (!old || g_strv_length (old) != publication->kv->len)
+    return FALSE;
+  for (guint i = 0; i < publication->kv->len; i++)
+    if (strcmp (old[i], publication->kv->pdata[i]) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 /* Removes the entries of @klass this source wrote that @wanted (port ->
- * XdPublication) does not name. */
+ * XdPublication) does not name: those it remembers writing, or else those
+ * marked as its own in xenstore. */
 static gboolean
 remove_stale (XdUdevSource *self, XdClassId klass, GHashTable *wanted, GError **error)
 {
   g_autofree char *dir = class_dir (self, klass);
+  g_autofree char *prefix = g_strdup_printf ("%s/", xd_class_id_to_string (klass));
   GError *local = NULL;
-  g_auto (GStrv) ports = list_dir (self->store, dir, &local);
+  g_auto (GStrv) ports = NULL;
+
+  if (self->written_known)
+    {
+      GHashTableIter iter;
+      gpointer key;
+
+      g_hash_table_iter_init (&iter, self->written);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          const char *port = (const char *) key + strlen (prefix);
+          g_autofree char *entry = NULL;
+
+          if (!g_str_has_prefix (key, prefix) || (wanted && g_hash_table_contains (wanted, port)))
+            continue;
+          entry = g_strdup_printf ("%s/%s", dir, port);
+          if (!xd_store_rm (self->store, XD_STORE_NO_TXN, entry, error))
+            return FALSE;
+          g_hash_table_iter_remove (&iter);
+        }
+      return TRUE;
+    }
+
+  ports = list_dir (self->store, dir, &local);
 
   if (local)
     {
@@ -223,12 +285,29 @@ publish (XdUdevSource *self, GPtrArray *publications, GError **error)
           if (publication->klass != klass)
             continue;
           entry = g_strdup_printf ("%s/%s", dir, publication->port);
-          if (!entry_is_current (self, entry, publication)
-              && !write_entry (self, entry, publication, error))
+          if (self->written_known ? written_is_current (self, publication)
+                                  : entry_is_current (self, entry, publication))
+            {
+              if (!self->written_known)
+                g_hash_table_replace (self->written,
+                                      written_key (publication->klass, publication->port),
+                                      written_value (publication));
+              continue;
+            }
+          if (!write_entry (self, entry, publication, error))
             return FALSE;
+          g_hash_table_replace (self->written, written_key (publication->klass, publication->port),
+                                written_value (publication));
         }
     }
   return TRUE;
+}
+
+static void
+forget_written (XdUdevSource *self)
+{
+  g_hash_table_remove_all (self->written);
+  self->written_known = FALSE;
 }
 
 gboolean
@@ -246,7 +325,11 @@ xd_udev_source_sync (XdUdevSource *self, GError **error)
   scan.attached = attached;
   publications = xd_udev_scan (self->udev, &scan);
   if (!publish (self, publications, error))
-    return FALSE;
+    {
+      forget_written (self);
+      return FALSE;
+    }
+  self->written_known = TRUE;
   self->syncs++;
   return TRUE;
 }
@@ -256,6 +339,8 @@ xd_udev_source_withdraw (XdUdevSource *self, GError **error)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
+  /* Everything marked as ours in xenstore, remembered or not. */
+  forget_written (self);
   for (gsize c = 0; c < G_N_ELEMENTS (published_classes); c++)
     if (!remove_stale (self, published_classes[c], NULL, error))
       return FALSE;
@@ -341,6 +426,7 @@ static void
 on_store_connection (gboolean connected, gpointer user_data)
 {
   /* xenstored restarted empty: publish everything again. */
+  forget_written (user_data);
   if (connected)
     schedule_sync (user_data, SETTLE_MS);
 }
@@ -429,6 +515,8 @@ xd_udev_source_new (const XdUdevSourceOptions *options, GError **error)
   g_autofree char *vbd = NULL;
 
   g_return_val_if_fail (options != NULL, NULL);
+  self->written
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
 
   self->table_fds[0] = self->table_fds[1] = -1;
   self->options = *options;
@@ -495,6 +583,7 @@ xd_udev_source_free (XdUdevSource *self)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->mountinfo_path);
   g_free (self->swaps_path);
+  g_clear_pointer (&self->written, g_hash_table_unref);
   g_free (self->last_error);
   g_free (self);
 }
