@@ -965,20 +965,19 @@ row_children (Fixture *fx, const char *prefix, gint32 *id_out)
   return n;
 }
 
-static gboolean
-sda2_submenu_filled (Fixture *fx, gconstpointer data)
+typedef struct
 {
-  gint32 id;
-
-  return row_children (fx, "sys-usb:sda2 — ", &id) == GPOINTER_TO_UINT (data);
-}
+  const char *row_prefix;
+  guint n_entries;
+} SubmenuSize;
 
 static gboolean
-sda1_submenu_filled (Fixture *fx, gconstpointer data)
+submenu_has (Fixture *fx, gconstpointer data)
 {
+  const SubmenuSize *size = data;
   gint32 id;
 
-  return row_children (fx, "sys-usb:sda1 — ", &id) == GPOINTER_TO_UINT (data);
+  return row_children (fx, size->row_prefix, &id) == size->n_entries;
 }
 
 /* A host too big to fill every submenu ahead (67 devices, 66 VMs): rows
@@ -1006,14 +1005,20 @@ test_lazy (Fixture *fx, gconstpointer data)
   reply = call (fx, fx->menu_path, MENU_IFACE, "AboutToShow", g_variant_new ("(i)", row), "(b)");
   g_variant_get (reply, "(b)", &need_update);
   g_clear_pointer (&reply, g_variant_unref);
-  wait_until (fx, sda2_submenu_filled, GUINT_TO_POINTER (offered), "sda2's submenu to fill");
+  {
+    const SubmenuSize filled = { "sys-usb:sda2 — ", offered };
+    wait_until (fx, submenu_has, &filled, "sda2's submenu to fill");
+  }
   /* Only that one. */
   g_assert_cmpuint (row_children (fx, "sys-usb:sda1 — ", &row), ==, 0);
   /* A panel that says "opened" instead of asking AboutToShow. */
   reply = call (fx, fx->menu_path, MENU_IFACE, "Event",
                 g_variant_new ("(isvu)", row, "opened", g_variant_new_int32 (0), 0), "()");
   g_clear_pointer (&reply, g_variant_unref);
-  wait_until (fx, sda1_submenu_filled, GUINT_TO_POINTER (offered), "sda1's submenu to fill");
+  {
+    const SubmenuSize filled = { "sys-usb:sda1 — ", offered };
+    wait_until (fx, submenu_has, &filled, "sda1's submenu to fill");
+  }
 
   personal = find_item (fx, "sys-usb:sda2 — ", "personal");
   click (fx, personal);

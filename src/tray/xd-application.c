@@ -139,8 +139,8 @@ start (XdApplication *self, GError **error)
   g_autoptr (XdStore) store = xd_xs_store_new (error);
   g_autofree char *summary = NULL;
   XdToolstack *toolstack;
-  guint n_devices = 0;
   g_autoptr (GPtrArray) vms = NULL;
+  g_autoptr (GPtrArray) devices = NULL;
 
   if (!store)
     return FALSE;
@@ -165,14 +165,10 @@ start (XdApplication *self, GError **error)
   xd_tray_menu_flush (self->menu);
   t_built = g_get_monotonic_time ();
   vms = xd_engine_get_vms (self->engine);
-  for (XdClassId klass = 0; klass < XD_N_CLASSES; klass++)
-    {
-      g_autoptr (GPtrArray) devices = xd_engine_get_devices (self->engine, klass);
-      n_devices += devices->len;
-    }
+  devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
   g_message ("started: %.0f ms after exec; %u VMs and %u devices read in %.1f ms, menu built in "
              "%.1f ms",
-             ms_since_exec (t0), vms->len, n_devices, (t_loaded - t0) / 1000.0,
+             ms_since_exec (t0), vms->len, devices->len, (t_loaded - t0) / 1000.0,
              (t_built - t_loaded) / 1000.0);
   self->indicator = xd_indicator_new ();
   g_signal_connect (self->indicator, "fallback-changed", G_CALLBACK (fallback_changed_cb), self);
