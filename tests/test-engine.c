@@ -458,90 +458,29 @@ describe_model (XdEngine *engine)
   return g_string_free (out, FALSE);
 }
 
-/* A store that forwards to xenstore but cannot read ahead, or whose read
- * ahead fails as it does where xenstored has no socket. */
-typedef struct
-{
-  XdStore parent;
-  XdStore *inner;
-  XdStoreVTable vtable;
-  gboolean fail;
-} PlainStore;
-
 static XdStore *
-plain_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+failing_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
 {
   g_set_error_literal (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no socket (test)");
   return NULL;
 }
 
-static char *
-plain_read (XdStore *store, const char *path, gsize *len, GError **error)
-{
-  XdStore *inner = ((PlainStore *) store)->inner;
-  return inner->vtable->read (inner, path, len, error);
-}
-
-static char **
-plain_directory (XdStore *store, const char *path, GError **error)
-{
-  XdStore *inner = ((PlainStore *) store)->inner;
-  return inner->vtable->directory (inner, path, error);
-}
-
-static char *
-plain_read_txn (XdStore *store, XdStoreTxn txn, const char *path, gsize *len, GError **error)
-{
-  XdStore *inner = ((PlainStore *) store)->inner;
-  return inner->vtable->read_txn (inner, txn, path, len, error);
-}
-
-static char **
-plain_directory_txn (XdStore *store, XdStoreTxn txn, const char *path, GError **error)
-{
-  XdStore *inner = ((PlainStore *) store)->inner;
-  return inner->vtable->directory_txn (inner, txn, path, error);
-}
-
-static gboolean
-plain_watch (XdStore *store, const char *path, const char *token, GError **error)
-{
-  return TRUE; /* loaded without watching */
-}
-
-static gboolean
-plain_is_connected (XdStore *store)
-{
-  return TRUE;
-}
-
-static void
-plain_free (XdStore *store)
-{
-  PlainStore *self = (PlainStore *) store;
-
-  xd_store_free (self->inner);
-  g_free (self);
-}
-
+/* A plain libxenstore store that cannot read ahead (@fail FALSE) or whose
+ * reading ahead fails as it does where xenstored has no socket: the same
+ * store with its vtable's read_ahead replaced. */
 static XdStore *
 plain_store_new (gboolean fail)
 {
+  static XdStoreVTable without, failing;
   g_autoptr (GError) error = NULL;
-  PlainStore *self = g_new0 (PlainStore, 1);
+  XdStore *store = xd_xs_store_new_plain (&error);
 
-  self->inner = xd_xs_store_new_plain (&error);
   g_assert_no_error (error);
-  self->vtable.read = plain_read;
-  self->vtable.directory = plain_directory;
-  self->vtable.read_txn = plain_read_txn;
-  self->vtable.directory_txn = plain_directory_txn;
-  self->vtable.watch = plain_watch;
-  self->vtable.is_connected = plain_is_connected;
-  self->vtable.free = plain_free;
-  self->vtable.read_ahead = fail ? plain_read_ahead : NULL;
-  self->parent.vtable = &self->vtable;
-  return &self->parent;
+  without = failing = *store->vtable;
+  without.read_ahead = NULL;
+  failing.read_ahead = failing_read_ahead;
+  store->vtable = fail ? &failing : &without;
+  return store;
 }
 
 static char *

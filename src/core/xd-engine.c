@@ -1108,14 +1108,14 @@ static const XdStoreListener engine_listener = {
 
 /* ---- public API ---- */
 
-/* The first full scan, served from a copy read ahead in bulk (one request
- * in flight per round trip costs 65 µs here; the copy takes a fraction of
- * that per node). The watches go in first, as sync_domains () would put
+/* The first full scan of the domains in @listing, served from a copy read
+ * ahead in bulk where the store can (one request in flight per round trip
+ * costs 65 µs here; the copy takes a fraction of that per node), else from
+ * the live store. The watches go in first, as sync_domains () would put
  * them, so that a change made while the copy is taken is reported and read
- * again from the live store. FALSE if the store cannot read ahead: the
- * caller scans the usual way. */
-static gboolean
-load_read_ahead (XdEngine *self, char **listing)
+ * again from the live store. */
+static void
+load_domains (XdEngine *self, char **listing)
 {
   /* The trees the scan reads, and how deep their values are:
    *   name;
@@ -1143,8 +1143,6 @@ load_read_ahead (XdEngine *self, char **listing)
   guint answered = 0, passed = 0;
   gint64 t0, t1;
 
-  if (!live->vtable->read_ahead)
-    return FALSE;
   for (guint i = 0; listing[i]; i++)
     {
       guint domid;
@@ -1188,7 +1186,6 @@ load_read_ahead (XdEngine *self, char **listing)
       self->store = live;
       xd_store_free (ahead);
     }
-  return TRUE;
 }
 
 gboolean
@@ -1213,8 +1210,7 @@ xd_engine_load (XdEngine *self, gboolean watch_changes, GError **error)
       watch (self, "@releaseDomain", TOKEN_RELEASE);
     }
   self->stats.full_scans++;
-  if (!load_read_ahead (self, probe))
-    sync_domains (self);
+  load_domains (self, probe);
   release_stale_mics (self);
   return TRUE;
 }

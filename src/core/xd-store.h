@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "xd-error.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -106,8 +108,7 @@ xd_store_read_ahead (XdStore *store, const char *const *roots, const guint *dept
 {
   if (!store->vtable->read_ahead)
     {
-      g_set_error_literal (error, g_quark_from_static_string ("xd-store"), 0,
-                           "this store cannot read ahead");
+      g_set_error_literal (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "this store cannot read ahead");
       return NULL;
     }
   return store->vtable->read_ahead (store, roots, depths, error);
