@@ -64,7 +64,10 @@ xd_snapshot_add (XdSnapshot *snapshot, const char *path, const char *value, gsiz
   if (value)
     {
       g_free (node->value);
-      node->value = g_memdup2 (value, len + 1);
+      /* @value need not be terminated: a reply's payload ends where the
+       * next reply (or the buffer) begins. */
+      node->value = g_malloc (len + 1);
+      memcpy (node->value, value, len);
       node->value[len] = '\0';
       node->len = len;
       node->has_value = TRUE;
