@@ -1031,15 +1031,19 @@ main (int argc, char **argv)
            label_median, label_p99, TARGET_UPDATE_MS,
            label_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
 
-  /* The programs' logs are kept only when something failed (g_error). */
-  {
-    g_autofree char *floor_log = g_build_filename (tmp, "floor.log", NULL);
-    g_autofree char *widget_log = g_build_filename (tmp, "widget.log", NULL);
-    g_unlink (floor_log);
-    g_unlink (widget_log);
-    g_rmdir (state_dir);
-    g_rmdir (tmp);
-  }
+  /* The programs' logs are kept only when something failed (g_error), or
+   * when XD_BENCH_KEEP_LOGS is set. */
+  if (g_getenv ("XD_BENCH_KEEP_LOGS"))
+    g_print ("program logs kept in %s\n", tmp);
+  else
+    {
+      g_autofree char *floor_log = g_build_filename (tmp, "floor.log", NULL);
+      g_autofree char *widget_log = g_build_filename (tmp, "widget.log", NULL);
+      g_unlink (floor_log);
+      g_unlink (widget_log);
+      g_rmdir (state_dir);
+      g_rmdir (tmp);
+    }
   g_strfreev (session.envp);
   g_clear_pointer (&session.registered, g_free);
   g_clear_pointer (&session.item_bus, g_free);

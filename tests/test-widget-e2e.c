@@ -55,6 +55,8 @@ typedef struct
   /* VMs and devices added to the demo host: enough and the widget fills
    * submenus only when a panel is about to show them. */
   guint extra;
+  /* The widget is pointed at a xenstored socket that does not exist. */
+  gboolean no_xenstore;
 } Params;
 
 typedef struct
@@ -75,6 +77,7 @@ typedef struct
   GSubprocess *widget;
   char *display;   /* $DISPLAY, from run-under-xvfb.sh */
   char *last_dump; /* the last GetLayout read, for failures */
+  gboolean no_xenstore;
 } Fixture;
 
 /* $XDG_DATA_DIRS before G_TEST_OPTION_ISOLATE_DIRS replaced it. */
@@ -271,6 +274,11 @@ widget_spawn (Fixture *fx)
   g_subprocess_launcher_setenv (launcher, "XEN_DEVICES_TIMEOUT_MS", "5000", TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "LANGUAGE");
+  if (fx->no_xenstore)
+    {
+      g_autofree char *missing = g_build_filename (g_get_user_runtime_dir (), "no-socket", NULL);
+      g_subprocess_launcher_setenv (launcher, "XENSTORED_PATH", missing, TRUE);
+    }
   fx->widget = g_subprocess_launcher_spawn (launcher, &error, exe, NULL);
   g_assert_no_error (error);
 }
@@ -688,6 +696,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->notifications = xd_fake_notifications_start (g_test_dbus_get_bus_address (fx->bus), NULL);
   if (!params->no_watcher)
     watcher_start (fx);
+  fx->no_xenstore = params->no_xenstore;
   widget_spawn (fx);
 }
 
@@ -1027,6 +1036,26 @@ test_fallback (Fixture *fx, gconstpointer data)
   widget_stop_cleanly (fx);
 }
 
+/* Without xenstore the widget says so and fails: a non-zero status, not a
+ * silent exit (the engine loads on its own thread; its error must reach the
+ * exit status all the same). */
+static void
+test_no_xenstore (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log = NULL;
+
+  g_assert_true (g_subprocess_wait (fx->widget, NULL, &error));
+  g_assert_no_error (error);
+  log = widget_log (fx);
+  print_log (fx);
+  g_assert_true (g_subprocess_get_if_exited (fx->widget));
+  g_assert_cmpint (g_subprocess_get_exit_status (fx->widget), ==, 1);
+  g_assert_nonnull (strstr (log, "xen-devices-widget: cannot connect to xenstore (tried "));
+  g_assert_nonnull (strstr (log, "no-socket"));
+  g_clear_object (&fx->widget);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1034,6 +1063,7 @@ main (int argc, char **argv)
   static const Params menu_images = { FALSE, TRUE };
   static const Params without_watcher = { TRUE, FALSE };
   static const Params big_host = { FALSE, FALSE, 60 };
+  static const Params no_xenstore = { FALSE, FALSE, 0, TRUE };
 
   /* Labels in messages are UTF-8. */
   setlocale (LC_ALL, "C.UTF-8");
@@ -1050,6 +1080,7 @@ main (int argc, char **argv)
   ADD ("/xd/widget-e2e/plugged", &with_watcher, test_plugged);
   ADD ("/xd/widget-e2e/lazy-submenus", &big_host, test_lazy);
   ADD ("/xd/widget-e2e/fallback", &without_watcher, test_fallback);
+  ADD ("/xd/widget-e2e/no-xenstore", &no_xenstore, test_no_xenstore);
 #undef ADD
   return g_test_run ();
 }

@@ -11,10 +11,8 @@
 #include "core/xd-assigner.h"
 #include "core/xd-assignments.h"
 #include "core/xd-engine.h"
-#include "udev/xd-udev-source.h"
-#include "xen/xd-toolstack-select.h"
-#include "xen/xd-xs-store.h"
 #include "xd-indicator.h"
+#include "xd-loader.h"
 #include "xd-notifier.h"
 #include "xd-tray-menu.h"
 
@@ -22,6 +20,9 @@ struct _XdApplication
 {
   GtkApplication parent_instance;
 
+  XdLoader *loader; /* until the engine has loaded */
+  GError *load_error;
+  gint64 load_started, loaded_at, load_waited;
   XdEngine *engine;
   XdAssigner *assigner;
   XdTrayMenu *menu;
@@ -29,6 +30,7 @@ struct _XdApplication
   XdIndicator *indicator;
   GSettings *settings;
   gboolean started;
+  gboolean failed;
   guint sigterm_id;
   guint sigint_id;
 };
@@ -132,28 +134,32 @@ ms_since_exec (gint64 now)
   return (uptime_s - started_s) * 1000.0 - (g_get_monotonic_time () - now) / 1000.0;
 }
 
+void
+xd_application_finish_loading (XdApplication *self)
+{
+  g_return_if_fail (XD_IS_APPLICATION (self));
+
+  if (!self->loader)
+    return;
+  self->engine = xd_loader_finish (g_steal_pointer (&self->loader), &self->loaded_at,
+                                   &self->load_waited, &self->load_error);
+}
+
 static gboolean
 start (XdApplication *self, GError **error)
 {
-  gint64 t0 = g_get_monotonic_time (), t_loaded, t_built;
-  g_autoptr (XdStore) store = xd_xs_store_new (error);
+  gint64 t_ready, t_built;
   g_autofree char *summary = NULL;
-  XdToolstack *toolstack;
   g_autoptr (GPtrArray) vms = NULL;
   g_autoptr (GPtrArray) devices = NULL;
 
-  if (!store)
-    return FALSE;
-  self->engine = xd_engine_new (g_steal_pointer (&store));
-  xd_dom0_source_attach (self->engine); /* dom0's own devices, from libudev */
-  toolstack = xd_toolstack_open (error);
-  if (!toolstack)
-    return FALSE;
-  g_message ("toolstack: %s", toolstack->name);
-  xd_engine_set_toolstack (self->engine, toolstack);
-  if (!xd_engine_load (self->engine, TRUE, error))
-    return FALSE;
-  t_loaded = g_get_monotonic_time ();
+  xd_application_finish_loading (self);
+  if (!self->engine)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->load_error));
+      return FALSE;
+    }
+  t_ready = g_get_monotonic_time ();
 
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);
@@ -166,10 +172,11 @@ start (XdApplication *self, GError **error)
   t_built = g_get_monotonic_time ();
   vms = xd_engine_get_vms (self->engine);
   devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
-  g_message ("started: %.0f ms after exec; %u VMs and %u devices read in %.1f ms, menu built in "
-             "%.1f ms",
-             ms_since_exec (t0), vms->len, devices->len, (t_loaded - t0) / 1000.0,
-             (t_built - t_loaded) / 1000.0);
+  g_message ("started: %.0f ms after exec; %u VMs and %u devices read in %.1f ms while GTK "
+             "started (%.1f ms waited for after it), menu built in %.1f ms",
+             ms_since_exec (t_built), vms->len, devices->len,
+             (self->loaded_at - self->load_started) / 1000.0, self->load_waited / 1000.0,
+             (t_built - t_ready) / 1000.0);
   self->indicator = xd_indicator_new ();
   g_signal_connect (self->indicator, "fallback-changed", G_CALLBACK (fallback_changed_cb), self);
   if (xd_tray_menu_get_kit (self->menu) == XD_TRAY_KIT_DBUSMENU)
@@ -200,6 +207,7 @@ xd_application_activate (GApplication *application)
   if (!start (self, &error))
     {
       g_printerr ("xen-devices-widget: %s\n", error->message);
+      self->failed = TRUE;
       g_application_quit (application);
       return;
     }
@@ -219,6 +227,10 @@ xd_application_dispose (GObject *object)
   g_clear_object (&self->notifier);
   g_clear_object (&self->menu);
   g_clear_object (&self->settings);
+  /* Never started (another instance runs, or GTK failed): the thread is
+   * joined all the same. */
+  xd_application_finish_loading (self);
+  g_clear_error (&self->load_error);
   g_clear_object (&self->engine);
   G_OBJECT_CLASS (xd_application_parent_class)->dispose (object);
 }
@@ -238,9 +250,22 @@ xd_application_init (XdApplication *self)
 {
 }
 
-XdApplication *
-xd_application_new (void)
+gboolean
+xd_application_get_failed (XdApplication *self)
 {
-  return g_object_new (XD_TYPE_APPLICATION, "application-id", XD_APPLICATION_ID, "flags",
-                       G_APPLICATION_DEFAULT_FLAGS, NULL);
+  g_return_val_if_fail (XD_IS_APPLICATION (self), TRUE);
+
+  return self->failed;
+}
+
+XdApplication *
+xd_application_new (XdLoader *loader)
+{
+  XdApplication *self = g_object_new (XD_TYPE_APPLICATION, "application-id", XD_APPLICATION_ID,
+                                      "flags", G_APPLICATION_DEFAULT_FLAGS, NULL);
+
+  g_return_val_if_fail (loader != NULL, self);
+  self->loader = loader;
+  self->load_started = xd_loader_get_start_time (loader);
+  return self;
 }

@@ -7,7 +7,7 @@ G_BEGIN_DECLS
 
 /*
  * Reads the trees under @roots (NULL-terminated paths) from xenstored in
- * bulk: its own connection to the daemon's socket, breadth first, many
+ * bulk: its own connections to the daemon's socket (16), breadth first, many
  * requests in flight instead of one round trip each. The nodes @depths[i]
  * levels under @roots[i] are read, those above listed (0: the root is read);
  * a node listed that has no children, or read that has some, is left for

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "xd-loader.h"
+
+#include "udev/xd-udev-source.h"
+#include "xen/xd-toolstack-select.h"
+#include "xen/xd-xs-store.h"
+
+struct _XdLoader
+{
+  GThread *thread;
+  gint64 started_at;
+  /* Written by the thread, read after the join. */
+  XdEngine *engine;
+  GError *error;
+  gint64 loaded_at;
+};
+
+static gboolean
+load (XdLoader *self)
+{
+  g_autoptr (XdStore) store = xd_xs_store_new (&self->error);
+  XdToolstack *toolstack;
+
+  if (!store)
+    return FALSE;
+  self->engine = xd_engine_new (g_steal_pointer (&store));
+  /* dom0's own devices, published before the first read, so that they are
+   * present at start-up, not news. */
+  xd_dom0_source_attach (self->engine);
+  toolstack = xd_toolstack_open (&self->error);
+  if (!toolstack)
+    return FALSE;
+  xd_engine_set_toolstack (self->engine, toolstack);
+  return xd_engine_load (self->engine, TRUE, &self->error);
+}
+
+static gpointer
+load_thread (gpointer data)
+{
+  XdLoader *self = data;
+
+  if (!load (self))
+    g_clear_object (&self->engine);
+  self->loaded_at = g_get_monotonic_time ();
+  return NULL;
+}
+
+XdLoader *
+xd_loader_start (void)
+{
+  XdLoader *self = g_new0 (XdLoader, 1);
+
+  self->started_at = g_get_monotonic_time ();
+  self->thread = g_thread_new ("xd-load", load_thread, self);
+  return self;
+}
+
+gint64
+xd_loader_get_start_time (XdLoader *loader)
+{
+  return loader->started_at;
+}
+
+XdEngine *
+xd_loader_finish (XdLoader *loader, gint64 *loaded_at, gint64 *waited_us, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  XdEngine *engine;
+
+  g_return_val_if_fail (loader != NULL, NULL);
+
+  g_thread_join (loader->thread);
+  if (waited_us)
+    *waited_us = g_get_monotonic_time () - t0;
+  if (loaded_at)
+    *loaded_at = loader->loaded_at;
+  engine = loader->engine;
+  if (!engine)
+    g_propagate_error (error, loader->error);
+  else
+    g_clear_error (&loader->error);
+  g_free (loader);
+  return engine;
+}

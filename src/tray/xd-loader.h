@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "core/xd-engine.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The engine, loaded on a thread of its own while GTK starts: the xenstore
+ * connection, dom0's libudev source, the toolstack, the watches and the
+ * first read of the host. Nothing else touches the engine, and the main
+ * context is not run, until xd_loader_finish () has joined the thread: the
+ * sources the store and the udev source attach to the default context are
+ * dispatched only after it.
+ */
+typedef struct _XdLoader XdLoader;
+
+XdLoader *xd_loader_start (void);
+
+/* When xd_loader_start () was called (monotonic µs). */
+gint64 xd_loader_get_start_time (XdLoader *loader);
+
+/* Waits for the thread and frees @loader. Returns the loaded engine (with
+ * its toolstack), or NULL and @error. @loaded_at: when the load ended
+ * (monotonic µs), @waited_us: how long this call waited for it. */
+XdEngine *xd_loader_finish (XdLoader *loader, gint64 *loaded_at, gint64 *waited_us, GError **error);
+
+G_END_DECLS
