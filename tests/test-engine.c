@@ -459,7 +459,7 @@ describe_model (XdEngine *engine)
 }
 
 static XdStore *
-failing_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+failing_read_ahead (XdStore *store, const XdReadAheadTree *trees, guint n_trees, GError **error)
 {
   g_set_error_literal (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "no socket (test)");
   return NULL;
@@ -543,15 +543,14 @@ test_read_ahead (void)
 
   /* Reading ahead works here (the equality below would hold without it). */
   {
-    const char *const roots[] = { "/local/domain/1/data/xen-devices", NULL };
-    const guint depths[] = { 3 };
+    const XdReadAheadTree trees[] = { { "/local/domain/1/data/xen-devices", 3 } };
     g_autoptr (XdStore) live = xd_xs_store_new_plain (&error);
     g_autoptr (XdStore) copy = NULL;
     g_autofree char *desc = NULL;
     guint answered, passed;
 
     g_assert_no_error (error);
-    copy = xd_store_read_ahead (live, roots, depths, &error);
+    copy = xd_store_read_ahead (live, trees, G_N_ELEMENTS (trees), &error);
     g_assert_no_error (error);
     g_assert_nonnull (copy);
     if (!copy)
@@ -562,6 +561,53 @@ test_read_ahead (void)
     xd_snapshot_store_get_counts (copy, &answered, &passed);
     g_assert_cmpuint (answered, ==, 1);
     g_assert_cmpuint (passed, ==, 0);
+  }
+
+  /* Only the names a tree's filters give are read ahead; the rest pass to
+   * the live store, which answers with what is there. */
+  {
+    static const char *const classes[] = { "block", NULL };
+    static const char *const keys[] = { "desc", NULL };
+    const XdReadAheadTree trees[] = {
+      { "/local/domain/1/data/xen-devices", 3, { classes, NULL, keys } },
+    };
+    g_autoptr (XdStore) live = xd_xs_store_new_plain (&error);
+    g_autoptr (XdStore) copy = NULL;
+    g_autofree char *desc = NULL, *size = NULL, *live_size = NULL;
+    g_auto (GStrv) top = NULL, usb = NULL, live_usb = NULL;
+    guint answered, passed;
+
+    g_assert_no_error (error);
+    copy = xd_store_read_ahead (live, trees, G_N_ELEMENTS (trees), &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (copy);
+    if (!copy)
+      return;
+    desc = xd_store_read (copy, "/local/domain/1/data/xen-devices/block/sda/desc", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (desc, ==, "SanDisk Cruzer Blade");
+    top = xd_store_directory (copy, "/local/domain/1/data/xen-devices", &error);
+    g_assert_no_error (error);
+    g_assert_true (g_strv_contains ((const char *const *) top, "usb"));
+    xd_snapshot_store_get_counts (copy, &answered, &passed);
+    g_assert_cmpuint (answered, ==, 2);
+    g_assert_cmpuint (passed, ==, 0);
+
+    size = xd_store_read (copy, "/local/domain/1/data/xen-devices/block/sda/size", NULL, &error);
+    g_assert_no_error (error);
+    live_size = xd_store_read (live, "/local/domain/1/data/xen-devices/block/sda/size", NULL,
+                               &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (size, ==, live_size);
+    usb = xd_store_directory (copy, "/local/domain/1/data/xen-devices/usb", &error);
+    g_assert_no_error (error);
+    live_usb = xd_store_directory (live, "/local/domain/1/data/xen-devices/usb", &error);
+    g_assert_no_error (error);
+    g_assert_true (g_strv_equal ((const char *const *) usb, (const char *const *) live_usb));
+    g_assert_cmpuint (g_strv_length (usb), >, 0);
+    xd_snapshot_store_get_counts (copy, &answered, &passed);
+    g_assert_cmpuint (answered, ==, 2);
+    g_assert_cmpuint (passed, ==, 2);
   }
 
   store = xd_xs_store_new (&error);

@@ -1108,6 +1108,72 @@ static const XdStoreListener engine_listener = {
 
 /* ---- public API ---- */
 
+/* The names worth reading ahead, from the class tables: what the scan reads
+ * and nothing else (a backend entry has twenty keys, the scan reads six; a
+ * domain's backend directory also holds its consoles, network cards...). */
+typedef struct
+{
+  const char *const *classes;     /* data/xen-devices/CLASS */
+  const char *const *device_keys; /* data/xen-devices/CLASS/PORT/KEY */
+  const char *const *kinds;       /* backend/KIND, /libxl/F/device/KIND */
+  const char *const *backend_keys;
+  const char *const *record_keys;
+} ReadAheadNames;
+
+static void
+add_names (GPtrArray *names, const char *const *more)
+{
+  for (; *more; more++)
+    if (!g_ptr_array_find_with_equal_func (names, *more, g_str_equal, NULL))
+      g_ptr_array_add (names, (gpointer) *more);
+}
+
+static const char *const *
+names_end (GPtrArray *names)
+{
+  g_ptr_array_add (names, NULL);
+  return (const char *const *) g_ptr_array_free (names, FALSE);
+}
+
+static const ReadAheadNames *
+read_ahead_names (void)
+{
+  static gsize once;
+  static ReadAheadNames names;
+
+  if (g_once_init_enter (&once))
+    {
+      GPtrArray *classes = g_ptr_array_new (), *device_keys = g_ptr_array_new ();
+      GPtrArray *kinds = g_ptr_array_new (), *backend_keys = g_ptr_array_new ();
+      GPtrArray *record_keys = g_ptr_array_new ();
+      /* Read for every class: a device's desc, and the record's backend
+       * (xd_read_backend_entry ()). */
+      static const char *const desc[] = { "desc", NULL };
+      static const char *const backend[] = { "backend", NULL };
+
+      add_names (device_keys, desc);
+      add_names (record_keys, backend);
+      for (XdClassId k = 0; k < XD_N_CLASSES; k++)
+        {
+          const XdClassInfo *info = xd_class_info_get (k);
+          const char *const name[] = { info->name, NULL };
+
+          add_names (classes, name);
+          add_names (device_keys, info->property_keys);
+          add_names (kinds, info->backend_kinds);
+          add_names (backend_keys, info->backend_keys);
+          add_names (record_keys, info->record_keys);
+        }
+      names.classes = names_end (classes);
+      names.device_keys = names_end (device_keys);
+      names.kinds = names_end (kinds);
+      names.backend_keys = names_end (backend_keys);
+      names.record_keys = names_end (record_keys);
+      g_once_init_leave (&once, 1);
+    }
+  return &names;
+}
+
 /* The first full scan of the domains in @listing, served from a copy read
  * ahead in bulk where the store can (one request in flight per round trip
  * costs 65 µs here; the copy takes a fraction of that per node), else from
@@ -1117,25 +1183,27 @@ static const XdStoreListener engine_listener = {
 static void
 load_domains (XdEngine *self, char **listing)
 {
+  const ReadAheadNames *names = read_ahead_names ();
   /* The trees the scan reads, and how deep their values are:
    *   name;
    *   data/xen-devices/CLASS/PORT/KEY;
    *   backend/KIND/FRONTEND/DEVID/KEY (deeper nodes, such as a usb
    *     controller's port/N, are asked of the live store);
    *   /libxl/FRONTEND/device/KIND/DEVID/KEY. */
-  static const struct
+  const struct
   {
     const char *top;
     const char *below;
     guint depth;
-  } trees[] = {
-    { "/local/domain", "name", 0 },
-    { "/local/domain", "data/xen-devices", 3 },
-    { "/local/domain", "backend", 4 },
-    { "/libxl", "device", 3 },
+    const char *const *only[XD_READ_AHEAD_MAX_DEPTH];
+  } shapes[] = {
+    { "/local/domain", "name", 0, { NULL } },
+    { "/local/domain", "data/xen-devices", 3, { names->classes, NULL, names->device_keys } },
+    { "/local/domain", "backend", 4, { names->kinds, NULL, NULL, names->backend_keys } },
+    { "/libxl", "device", 3, { names->kinds, NULL, names->record_keys } },
   };
+  g_autoptr (GArray) trees = g_array_new (FALSE, TRUE, sizeof (XdReadAheadTree));
   g_autoptr (GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) depths = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr (GError) error = NULL;
   XdStore *live = self->store;
@@ -1150,14 +1218,18 @@ load_domains (XdEngine *self, char **listing)
           || g_hash_table_contains (self->domains, GUINT_TO_POINTER (domid)))
         continue;
       g_array_append_val (domids, domid);
-      for (guint t = 0; t < G_N_ELEMENTS (trees); t++)
+      for (guint t = 0; t < G_N_ELEMENTS (shapes); t++)
         {
-          g_ptr_array_add (roots,
-                           g_strdup_printf ("%s/%u/%s", trees[t].top, domid, trees[t].below));
-          g_array_append_val (depths, trees[t].depth);
+          XdReadAheadTree tree = { NULL };
+          char *root = g_strdup_printf ("%s/%u/%s", shapes[t].top, domid, shapes[t].below);
+
+          g_ptr_array_add (roots, root);
+          tree.root = root;
+          tree.depth = shapes[t].depth;
+          memcpy (tree.only, shapes[t].only, sizeof tree.only);
+          g_array_append_val (trees, tree);
         }
     }
-  g_ptr_array_add (roots, NULL);
 
   for (guint i = 0; i < domids->len; i++)
     {
@@ -1166,8 +1238,8 @@ load_domains (XdEngine *self, char **listing)
       domain_watches (self, domid, TRUE);
     }
   t0 = g_get_monotonic_time ();
-  ahead = xd_store_read_ahead (live, (const char *const *) roots->pdata,
-                               (const guint *) (gpointer) depths->data, &error);
+  ahead = xd_store_read_ahead (live, (const XdReadAheadTree *) (gpointer) trees->data, trees->len,
+                               &error);
   t1 = g_get_monotonic_time ();
   if (!ahead)
     g_debug ("reading ahead: %s; reading one request at a time", error->message);

@@ -47,6 +47,19 @@ typedef struct
   XdStorePerm perm;
 } XdStorePermission;
 
+/* One tree to read ahead: the nodes @depth levels under @root are read,
+ * those above listed (0: @root itself is read). Where @only[i] is not NULL,
+ * of the children found at level i (0: @root's own) only those it names are
+ * listed further or read; the copy still knows that the others exist, and
+ * leaves them to the live store. */
+#define XD_READ_AHEAD_MAX_DEPTH 4
+typedef struct
+{
+  const char *root;
+  guint depth;
+  const char *const *only[XD_READ_AHEAD_MAX_DEPTH];
+} XdReadAheadTree;
+
 typedef struct
 {
   /* Returns a NUL-terminated copy (the value may also hold NULs: *len is
@@ -76,11 +89,10 @@ typedef struct
    * for one worker thread (operations run off the main loop). */
   XdStore *(*open_worker) (XdStore *store, GError **error);
 
-  /* Optional: the trees under @roots, read ahead in bulk, as a read-only
-   * store that falls back to @store (xd-store-snapshot.h): the nodes
-   * @depths[i] levels under @roots[i] are read, those above listed. NULL
-   * with an error where the store cannot (the caller reads the usual way). */
-  XdStore *(*read_ahead) (XdStore *store, const char *const *roots, const guint *depths,
+  /* Optional: @n_trees trees, read ahead in bulk, as a read-only store that
+   * falls back to @store (xd-store-snapshot.h). NULL with an error where the
+   * store cannot (the caller reads the usual way). */
+  XdStore *(*read_ahead) (XdStore *store, const XdReadAheadTree *trees, guint n_trees,
                           GError **error);
 } XdStoreVTable;
 
@@ -104,14 +116,14 @@ xd_store_directory (XdStore *store, const char *path, GError **error)
 }
 
 static inline XdStore *
-xd_store_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+xd_store_read_ahead (XdStore *store, const XdReadAheadTree *trees, guint n_trees, GError **error)
 {
   if (!store->vtable->read_ahead)
     {
       g_set_error_literal (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "this store cannot read ahead");
       return NULL;
     }
-  return store->vtable->read_ahead (store, roots, depths, error);
+  return store->vtable->read_ahead (store, trees, n_trees, error);
 }
 
 static inline gboolean

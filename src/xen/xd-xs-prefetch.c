@@ -30,7 +30,8 @@ typedef struct
   guint32 req_id;
   enum xsd_sockmsg_type type;
   char *path;
-  guint depth_left; /* levels above the leaves, which are read, not listed */
+  const XdReadAheadTree *tree;
+  guint level; /* under the tree's root: listed above its depth, read at it */
 } Request;
 
 typedef struct
@@ -62,13 +63,14 @@ request_free (gpointer data)
 }
 
 static void
-queue (Prefetch *p, char *path, guint depth_left)
+queue (Prefetch *p, char *path, const XdReadAheadTree *tree, guint level)
 {
   Request *request = g_new0 (Request, 1);
 
-  request->type = depth_left ? XS_DIRECTORY : XS_READ;
+  request->type = level < tree->depth ? XS_DIRECTORY : XS_READ;
   request->path = path;
-  request->depth_left = depth_left;
+  request->tree = tree;
+  request->level = level;
   g_queue_push_tail (&p->todo, request);
 }
 
@@ -139,7 +141,13 @@ handle_reply (Prefetch *p, Request *request, guint32 type, const char *payload, 
     g_ptr_array_add (names, NULL);
     xd_snapshot_add (p->snapshot, request->path, NULL, 0, (const char *const *) names->pdata);
     for (guint i = 0; i + 1 < names->len; i++)
-      queue (p, child_path (request->path, names->pdata[i]), request->depth_left - 1);
+      {
+        const char *const *only
+          = request->level < XD_READ_AHEAD_MAX_DEPTH ? request->tree->only[request->level] : NULL;
+        if (only && !g_strv_contains (only, names->pdata[i]))
+          continue;
+        queue (p, child_path (request->path, names->pdata[i]), request->tree, request->level + 1);
+      }
   }
 }
 
@@ -256,7 +264,7 @@ connect_socket (const struct sockaddr_un *addr)
 }
 
 XdSnapshot *
-xd_xs_prefetch (const char *const *roots, const guint *depths, guint *n_requests, GError **error)
+xd_xs_prefetch (const XdReadAheadTree *trees, guint n_trees, guint *n_requests, GError **error)
 {
   const char *socket_path = xs_daemon_socket ();
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -292,8 +300,8 @@ xd_xs_prefetch (const char *const *roots, const guint *depths, guint *n_requests
 
   p.snapshot = xd_snapshot_new ();
   g_queue_init (&p.todo);
-  for (guint i = 0; roots[i]; i++)
-    queue (&p, g_strdup (roots[i]), depths[i]);
+  for (guint i = 0; i < n_trees; i++)
+    queue (&p, g_strdup (trees[i].root), &trees[i], 0);
 
   while (ok && (!g_queue_is_empty (&p.todo) || p.inflight > 0))
     {

@@ -6,17 +6,16 @@
 G_BEGIN_DECLS
 
 /*
- * Reads the trees under @roots (NULL-terminated paths) from xenstored in
+ * Reads @trees (xd-store.h) from xenstored in
  * bulk: its own connections to the daemon's socket (16), breadth first, many
- * requests in flight instead of one round trip each. The nodes @depths[i]
- * levels under @roots[i] are read, those above listed (0: the root is read);
+ * requests in flight instead of one round trip each;
  * a node listed that has no children, or read that has some, is left for
  * the live store to answer, as is a path that fails with anything but
  * ENOENT. Fails
  * with XD_ERROR_UNAVAILABLE where there is no socket (xenstored in a stub
  * domain) or the daemon stops answering; @n_requests counts what was sent.
  */
-XdSnapshot *xd_xs_prefetch (const char *const *roots, const guint *depths, guint *n_requests,
+XdSnapshot *xd_xs_prefetch (const XdReadAheadTree *trees, guint n_trees, guint *n_requests,
                             GError **error);
 
 G_END_DECLS

@@ -552,10 +552,10 @@ xs_store_free (XdStore *store)
 }
 
 static XdStore *
-xs_store_read_ahead (XdStore *store, const char *const *roots, const guint *depths, GError **error)
+xs_store_read_ahead (XdStore *store, const XdReadAheadTree *trees, guint n_trees, GError **error)
 {
   guint n_requests = 0;
-  XdSnapshot *snapshot = xd_xs_prefetch (roots, depths, &n_requests, error);
+  XdSnapshot *snapshot = xd_xs_prefetch (trees, n_trees, &n_requests, error);
 
   if (!snapshot)
     return NULL;
