@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include "core/xd-device-entry.h"
 #include "core/xd-error.h"
 #include "core/xd-model.h"
 #include "core/xd-validate.h"
@@ -754,11 +755,104 @@ test_device_id_messages (void)
   g_assert_false (xd_parse_device_id (XD_CLASS_MIC, "dom0:mac", NULL, NULL, NULL));
 }
 
+/* ---- one node per device: key=value lines ---- */
+
+static XdDeviceEntry *
+parse_ok (const char *value, gsize len)
+{
+  g_autoptr (GString) why = g_string_new (NULL);
+  XdDeviceEntry *entry = xd_device_entry_parse (value, len, why);
+
+  g_assert_nonnull (entry);
+  g_assert_cmpuint (why->len, ==, 0);
+  return entry;
+}
+
+static void
+parse_bad (const char *value, gsize len, const char *reason)
+{
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autoptr (XdDeviceEntry) entry = xd_device_entry_parse (value, len, why);
+
+  g_assert_null (entry);
+  g_assert_cmpstr (why->str, ==, reason);
+}
+
+static void
+test_entry_parse (void)
+{
+  g_autoptr (XdDeviceEntry) entry = NULL;
+  g_autoptr (XdDeviceEntry) empty = NULL;
+  g_autoptr (XdDeviceEntry) trailing = NULL;
+  g_autofree char *copy = NULL;
+  g_autofree char *long_value = NULL;
+  g_autoptr (GString) many = g_string_new (NULL);
+  const char text[] = "desc=A = B <b>x</b>\nsize=123\nmode=w\nx-future=1";
+
+  entry = parse_ok (text, strlen (text));
+  g_assert_cmpstr (xd_device_entry_get (entry, "desc"), ==, "A = B <b>x</b>");
+  g_assert_cmpstr (xd_device_entry_get (entry, "size"), ==, "123");
+  g_assert_cmpstr (xd_device_entry_get (entry, "x-future"), ==, "1");
+  g_assert_null (xd_device_entry_get (entry, "parent"));
+  copy = xd_device_entry_read ("mode", entry);
+  g_assert_cmpstr (copy, ==, "w");
+  g_assert_null (xd_device_entry_read ("des", entry));
+
+  empty = parse_ok ("", 0);
+  g_assert_null (xd_device_entry_get (empty, "desc"));
+  trailing = parse_ok ("desc=\n", 6);
+  g_assert_cmpstr (xd_device_entry_get (trailing, "desc"), ==, "");
+
+  parse_bad ("desc=a\nsize", 11, "line 2 of the entry is not key=value");
+  parse_bad ("desc=a\n\n", 8, "line 2 of the entry is not key=value");
+  parse_bad ("desc=a\ndesc=b", 13, "desc is given twice");
+  parse_bad ("Desc=a", 6, "line 1 of the entry has a malformed key");
+  parse_bad ("=a", 2, "line 1 of the entry has a malformed key");
+  parse_bad ("de sc=a", 7, "line 1 of the entry has a malformed key");
+  parse_bad ("<b>=a", 5, "line 1 of the entry has a malformed key");
+  parse_bad ("desc=a\0b", 8, "the entry holds a NUL byte");
+  long_value = g_strnfill (XD_DEVICE_ENTRY_MAX + 1, 'x');
+  memcpy (long_value, "desc=", 5);
+  parse_bad (long_value, XD_DEVICE_ENTRY_MAX + 1, "the entry is longer than 4096 bytes");
+  xd_device_entry_free (parse_ok (long_value, XD_DEVICE_ENTRY_MAX));
+  for (guint i = 0; i <= XD_DEVICE_ENTRY_MAX_LINES; i++)
+    g_string_append_printf (many, "k%u=v\n", i);
+  parse_bad (many->str, many->len, "the entry has more than 64 lines");
+}
+
+static void
+test_entry_format (void)
+{
+  static const char *const kv[] = { "desc", "A = B", "size", "12", NULL };
+  static const char *const bad_key[] = { "Desc", "x", NULL };
+  static const char *const newline[] = { "desc", "a\nsize=1", NULL };
+  g_autofree char *text = xd_device_entry_format (kv);
+  g_autofree char *big = g_strnfill (XD_DEVICE_ENTRY_MAX, 'x');
+  const char *const too_long[] = { "desc", big, NULL };
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autoptr (XdDeviceEntry) entry = NULL;
+
+  g_assert_cmpstr (text, ==, "desc=A = B\nsize=12");
+  entry = xd_device_entry_parse (text, strlen (text), why);
+  g_assert_nonnull (entry);
+  g_assert_cmpstr (xd_device_entry_get (entry, "desc"), ==, "A = B");
+  g_assert_null (xd_device_entry_format (bad_key));
+  g_assert_null (xd_device_entry_format (newline));
+  g_assert_null (xd_device_entry_format (too_long));
+  g_assert_true (xd_device_entry_valid_key ("frontend-id"));
+  g_assert_true (xd_device_entry_valid_key ("k9"));
+  g_assert_false (xd_device_entry_valid_key ("9k"));
+  g_assert_false (xd_device_entry_valid_key (""));
+  g_assert_false (xd_device_entry_valid_key ("abcdefghijklmnopqrstuvwxyzabcdefg"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
+  g_test_add_func ("/xd/validate/entry/parse", test_entry_parse);
+  g_test_add_func ("/xd/validate/entry/format", test_entry_format);
   g_test_add_func ("/xd/validate/port/hostile", test_port_hostile);
   g_test_add_func ("/xd/validate/port/block", test_port_block);
   g_test_add_func ("/xd/validate/port/mic", test_port_mic);

@@ -1209,7 +1209,7 @@ load_domains (XdEngine *self, char **listing)
   XdStore *live = self->store;
   XdStore *ahead;
   guint answered = 0, passed = 0;
-  gint64 t0, t1;
+  gint64 tw, t0, t1;
 
   for (guint i = 0; listing[i]; i++)
     {
@@ -1231,6 +1231,7 @@ load_domains (XdEngine *self, char **listing)
         }
     }
 
+  tw = g_get_monotonic_time ();
   for (guint i = 0; i < domids->len; i++)
     {
       guint domid = g_array_index (domids, guint, i);
@@ -1252,9 +1253,10 @@ load_domains (XdEngine *self, char **listing)
   if (ahead)
     {
       xd_snapshot_store_get_counts (ahead, &answered, &passed);
-      g_debug ("first scan: read ahead in %.1f ms, scanned in %.1f ms; %u reads answered from "
-               "the copy, %u from xenstore",
-               (t1 - t0) / 1000.0, (g_get_monotonic_time () - t1) / 1000.0, answered, passed);
+      g_debug ("first scan: %u domains watched in %.1f ms, read ahead in %.1f ms, scanned in "
+               "%.1f ms; %u reads answered from the copy, %u from xenstore",
+               domids->len, (t0 - tw) / 1000.0, (t1 - t0) / 1000.0,
+               (g_get_monotonic_time () - t1) / 1000.0, answered, passed);
       self->store = live;
       xd_store_free (ahead);
     }
