@@ -392,10 +392,6 @@ floor_directory (struct xs_handle *xsh, const char *path, unsigned int *n, guint
 static guint64
 floor_scan (struct xs_handle *xsh)
 {
-  static const char *const block_keys[] = { "desc", "size", "mode", "parent", NULL };
-  static const char *const usb_keys[] = { "desc", "interfaces", NULL };
-  static const char *const desc_key[] = { "desc", NULL };
-  static const char *const *const keys[] = { block_keys, desc_key, usb_keys, desc_key };
   static const char *const vbd_keys[]
     = { "params", "mode", "dev", "frontend-id", "state", "device-type", NULL };
   guint64 requests = 0;
@@ -417,12 +413,12 @@ floor_scan (struct xs_handle *xsh)
           unsigned int n_ports;
           char **ports = floor_directory (xsh, dir, &n_ports, &requests);
 
+          /* One node per device (xd-device-entry.h). */
           for (unsigned int p = 0; ports && p < n_ports; p++)
-            for (guint k = 0; keys[c][k]; k++)
-              {
-                g_autofree char *path = g_strdup_printf ("%s/%s/%s", dir, ports[p], keys[c][k]);
-                floor_read (xsh, path, &requests);
-              }
+            {
+              g_autofree char *path = g_strdup_printf ("%s/%s", dir, ports[p]);
+              floor_read (xsh, path, &requests);
+            }
           free (ports);
         }
 

@@ -274,22 +274,29 @@ static void
 test_hostile (Fixture *fx, gconstpointer data)
 {
   static const char *const evil_kv[]
-    = { "desc", "\x1b]0;pwned\x07<b>Evil</b>\r\nsecond line\xe2\x80\xae", "size", "1", "mode", "w",
+    = { "desc", "\x1b]0;pwned\x07<b>Evil</b>\r\tsecond line\xe2\x80\xae", "size", "1", "mode", "w",
         NULL };
   static const char *const bad_kv[] = { "desc", "bad", "size", "x", "mode", "w", NULL };
+  /* A line break ends a value: what follows is a line of its own. */
+  static const char *const split_kv[] = { "desc", "one\nsize=1\nmode=w\ntwo", NULL };
   const char *const args[] = { "block", "ls", "untrusted", NULL };
   g_autoptr (GError) error = NULL;
   g_auto (Result) r = { 0 };
 
   g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdz", evil_kv, &error));
   g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdy", bad_kv, &error));
+  g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdx", split_kv, &error));
   g_assert_no_error (error);
   run (&r, args);
   g_assert_cmpint (exit_code (&r), ==, 0);
   /* No escape sequence, no line break, no bidi override reaches the
-   * terminal; the bad entry is skipped with one line naming VM and path. */
+   * terminal; the bad entries are skipped with one line each naming VM and
+   * path. */
   g_assert_cmpstr (r.out, ==, "untrusted:xvdz  ]0;pwned<b>Evil</b> second line\n");
   g_assert_cmpstr (r.err, ==,
+                   "xen-device: skipping an entry from untrusted at "
+                   "/local/domain/5/data/xen-devices/block/xvdx: line 4 of the entry is not "
+                   "key=value\n"
                    "xen-device: skipping an entry from untrusted at "
                    "/local/domain/5/data/xen-devices/block/xvdy: size is missing or not a number "
                    "of bytes\n");

@@ -261,21 +261,17 @@ test_publish_device (Fixture *f, gconstpointer data)
   watch_sync (f->client, "/local/domain/1/data/xen-devices", "devices");
   g_assert_true (xd_sim_host_publish_device (f->host, 1, "block", "sda", kv, &error));
   g_assert_no_error (error);
-  g_assert_true (
-    wait_for_event (f->client, "/local/domain/1/data/xen-devices/block/sda/mode", "devices"));
-  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda/desc", "SanDisk");
-  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda/size", "16008609792");
-  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda/mode", "w");
+  /* One node, one write: the event names the device itself. */
+  g_assert_true (wait_for_event (f->client, dir, "devices"));
+  assert_value (f->client, dir, "desc=SanDisk\nsize=16008609792\nmode=w");
   assert_perms (f->client, "/local/domain/1/data/xen-devices", "n1");
   assert_perms (f->client, "/local/domain/1/data/xen-devices/block", "n1");
   assert_perms (f->client, dir, "n1");
-  assert_perms (f->client, "/local/domain/1/data/xen-devices/block/sda/desc", "n1");
 
-  /* Publishing again replaces the keys. */
+  /* Publishing again replaces the whole entry. */
   g_assert_true (xd_sim_host_publish_device (f->host, 1, "block", "sda", kv2, &error));
   g_assert_no_error (error);
-  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda/desc", "Other");
-  g_assert_false (node_exists (f->client, "/local/domain/1/data/xen-devices/block/sda/size"));
+  assert_value (f->client, dir, "desc=Other");
 
   g_assert_true (xd_sim_host_unpublish_device (f->host, 1, "block", "sda", &error));
   g_assert_no_error (error);
@@ -381,11 +377,13 @@ test_populate_demo (Fixture *f, gconstpointer data)
       g_autofree char *path = g_strdup_printf ("/local/domain/%u/name", i);
       assert_value (f->client, path, names[i]);
     }
-  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda1/parent", "sda");
-  assert_value (f->client, "/local/domain/1/data/xen-devices/usb/2-1_3/interfaces",
-                ":030101:030102:");
-  assert_value (f->client, "/local/domain/0/data/xen-devices/mic/mic/desc", "Internal microphone");
-  assert_value (f->client, "/local/domain/0/data/xen-devices/block/sr0/mode", "r");
+  assert_value (f->client, "/local/domain/1/data/xen-devices/block/sda1",
+                "desc=SanDisk Cruzer Blade (partition 1)\nsize=8004304896\nmode=w\nparent=sda");
+  assert_value (f->client, "/local/domain/1/data/xen-devices/usb/2-1_3",
+                "desc=Logitech USB Receiver\ninterfaces=:030101:030102:");
+  assert_value (f->client, "/local/domain/0/data/xen-devices/mic/mic", "desc=Internal microphone");
+  assert_value (f->client, "/local/domain/0/data/xen-devices/block/sr0",
+                "desc=DVD-ROM\nsize=4700372992\nmode=r");
   assert_value (f->client, "/local/domain/1/backend/vbd/2/51840/dev", "xvdi");
   assert_value (f->client, "/local/domain/2/device/vbd/51840/state", "4");
 }

@@ -24,16 +24,15 @@ typedef struct
   /* Backend directory names under /local/domain/<B>/backend that hold
    * devices of this class, NULL-terminated. */
   const char *const *backend_kinds;
-  /* The keys read_properties reads (desc is read by the caller), those
-   * read_backend reads in a backend entry, and those it reads in libxl's
-   * record: what the first scan reads ahead (xd_engine_load ()). A key left
-   * out of these lists is still read, only not ahead. NULL-terminated. */
-  const char *const *property_keys;
+  /* The keys read_backend reads in a backend entry, and those it reads in
+   * libxl's record: what the first scan reads ahead (xd_engine_load ()). A
+   * key left out of these lists is still read, only not ahead.
+   * NULL-terminated. */
   const char *const *backend_keys;
   const char *const *record_keys;
 
-  /* Fills the class-specific properties of @device from the nodes below its
-   * published directory (desc is read by the caller). Returns FALSE with a
+  /* Fills the class-specific properties of @device from its published entry
+   * (xd-device-entry.h; desc is read by the caller). Returns FALSE with a
    * reason in @why when the entry must be skipped. */
   gboolean (*read_properties) (XdDevice *device, XdNodeReader read, gpointer data, GString *why);
 

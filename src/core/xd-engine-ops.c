@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "xd-class-info.h"
+#include "xd-device-entry.h"
 #include "xd-engine-private.h"
 #include "xd-error.h"
 #include "xd-validate.h"
@@ -147,6 +148,20 @@ read_txn (XdStore *store, XdStoreTxn txn, const char *fmt, ...)
   path = g_strdup_vprintf (fmt, ap);
   va_end (ap);
   return xd_store_read_txn (store, txn, path, NULL, NULL);
+}
+
+/* The published entry of @port (xd-device-entry.h), or NULL when there is
+ * none or it is not valid: then the engine does not show the device either. */
+static XdDeviceEntry *
+read_entry_txn (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, const char *port)
+{
+  g_autofree char *path = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s", backend,
+                                           xd_class_id_to_string (klass), port);
+  gsize len = 0;
+  g_autofree char *value = xd_store_read_txn (store, txn, path, &len, NULL);
+  g_autoptr (GString) why = g_string_new (NULL);
+
+  return value ? xd_device_entry_parse (value, len, why) : NULL;
 }
 
 /* ---- claims ---- */
@@ -277,12 +292,12 @@ related_block_ports (XdStore *store, XdStoreTxn txn, guint backend, const char *
     return related;
   for (guint i = 0; ports && ports[i]; i++)
     {
-      g_autofree char *their_parent = NULL;
+      g_autoptr (XdDeviceEntry) entry = NULL;
       if (!xd_validate_port (XD_CLASS_BLOCK, ports[i]) || strcmp (ports[i], port) == 0
           || !g_str_has_prefix (ports[i], port))
         continue;
-      their_parent = read_txn (store, txn, "%s/%s/parent", dir, ports[i]);
-      if (their_parent && strcmp (their_parent, port) == 0)
+      entry = read_entry_txn (store, txn, backend, XD_CLASS_BLOCK, ports[i]);
+      if (entry && g_strcmp0 (xd_device_entry_get (entry, "parent"), port) == 0)
         g_ptr_array_add (related, g_strdup (ports[i]));
     }
   return related;
@@ -330,8 +345,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
               char **frontend_dev_out, CheckResult *result, GError **error)
 {
   g_autofree char *label = device_label (op);
-  g_autofree char *desc = NULL;
-  g_autofree char *mode = NULL;
+  g_autoptr (XdDeviceEntry) entry = NULL;
+  const char *mode = NULL;
   g_autofree char *parent = NULL;
   g_autoptr (GPtrArray) holders = NULL;
   g_autoptr (GPtrArray) related = NULL;
@@ -358,9 +373,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
   if (!check_running (store, txn, op->backend, op->backend_name, error))
     return FALSE;
 
-  desc = read_txn (store, txn, "/local/domain/%u/data/xen-devices/%s/%s/desc", op->backend,
-                   xd_class_id_to_string (op->klass), op->port);
-  if (!desc)
+  entry = read_entry_txn (store, txn, op->backend, op->klass, op->port);
+  if (!entry || !xd_device_entry_get (entry, "desc"))
     {
       g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "%s is not exposed by %s", label,
                    op->backend_name);
@@ -373,8 +387,7 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
   g_hash_table_add (interest, op->port);
   if (op->klass == XD_CLASS_BLOCK)
     {
-      parent = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/parent",
-                         op->backend, op->port);
+      parent = g_strdup (xd_device_entry_get (entry, "parent"));
       if (parent && !xd_validate_port (XD_CLASS_BLOCK, parent))
         g_clear_pointer (&parent, g_free);
       related = related_block_ports (store, txn, op->backend, op->port, parent);
@@ -423,8 +436,7 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
   if (op->klass != XD_CLASS_BLOCK)
     return TRUE;
 
-  mode = read_txn (store, txn, "/local/domain/%u/data/xen-devices/block/%s/mode", op->backend,
-                   op->port);
+  mode = xd_device_entry_get (entry, "mode");
 
   /* A disk and its partitions: attaching both would give two VMs the same
    * blocks. */

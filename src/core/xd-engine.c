@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "xd-class-info.h"
+#include "xd-device-entry.h"
 #include "xd-error.h"
 #include "xd-validate.h"
 
@@ -437,11 +438,11 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   g_autofree char *key = xd_device_key (klass, backend, port);
   g_autofree char *base
     = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s", backend, info->name, port);
-  g_autofree char *desc_path = g_strconcat (base, "/desc", NULL);
-  g_autofree char *desc = NULL;
+  g_autofree char *value = NULL;
+  g_autoptr (XdDeviceEntry) entry = NULL;
   g_autoptr (XdDevice) device = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
-  XdTxnReader reader = { self->store, XD_STORE_NO_TXN, base };
+  const char *desc;
   XdDevice *old;
   gsize len = 0;
 
@@ -449,24 +450,27 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   if (!g_hash_table_contains (self->vms, GUINT_TO_POINTER (backend)))
     return;
 
-  /* A device is there while its desc is: agents publish in a transaction. */
-  desc = xd_store_read (self->store, desc_path, &len, NULL);
-  if (!desc)
+  /* One node, one read: the device is there while its node has a value. An
+   * empty one (a directory, as older agents wrote) holds no device. */
+  value = xd_store_read (self->store, base, &len, NULL);
+  if (!value || len == 0)
     {
       remove_device (self, key);
       return;
     }
-
+  entry = xd_device_entry_parse (value, len, why);
+  desc = entry ? xd_device_entry_get (entry, "desc") : NULL;
+  if (entry && !desc)
+    g_string_append (why, "desc is missing");
   device = xd_device_new (klass, backend, port);
-  g_free (device->description);
-  device->description = xd_sanitize_description (desc, len);
-  if (!info->read_properties (device, xd_txn_read_relative, &reader, why))
+  if (desc)
     {
-      /* The keys are read one by one: an agent removing the device between
-       * two reads is not a malformed entry. */
-      g_autofree char *still = store_read (self, desc_path);
-      if (still)
-        warn_once (self, backend, base, why->str);
+      g_free (device->description);
+      device->description = xd_sanitize_description (desc, strlen (desc));
+    }
+  if (!desc || !info->read_properties (device, xd_device_entry_read, entry, why))
+    {
+      warn_once (self, backend, base, why->str);
       remove_device (self, key);
       return;
     }
@@ -1113,9 +1117,8 @@ static const XdStoreListener engine_listener = {
  * domain's backend directory also holds its consoles, network cards...). */
 typedef struct
 {
-  const char *const *classes;     /* data/xen-devices/CLASS */
-  const char *const *device_keys; /* data/xen-devices/CLASS/PORT/KEY */
-  const char *const *kinds;       /* backend/KIND, /libxl/F/device/KIND */
+  const char *const *classes; /* data/xen-devices/CLASS */
+  const char *const *kinds;   /* backend/KIND, /libxl/F/device/KIND */
   const char *const *backend_keys;
   const char *const *record_keys;
 } ReadAheadNames;
@@ -1143,15 +1146,12 @@ read_ahead_names (void)
 
   if (g_once_init_enter (&once))
     {
-      GPtrArray *classes = g_ptr_array_new (), *device_keys = g_ptr_array_new ();
+      GPtrArray *classes = g_ptr_array_new ();
       GPtrArray *kinds = g_ptr_array_new (), *backend_keys = g_ptr_array_new ();
       GPtrArray *record_keys = g_ptr_array_new ();
-      /* Read for every class: a device's desc, and the record's backend
-       * (xd_read_backend_entry ()). */
-      static const char *const desc[] = { "desc", NULL };
+      /* Read for every class: the record's backend (xd_read_backend_entry ()). */
       static const char *const backend[] = { "backend", NULL };
 
-      add_names (device_keys, desc);
       add_names (record_keys, backend);
       for (XdClassId k = 0; k < XD_N_CLASSES; k++)
         {
@@ -1159,13 +1159,11 @@ read_ahead_names (void)
           const char *const name[] = { info->name, NULL };
 
           add_names (classes, name);
-          add_names (device_keys, info->property_keys);
           add_names (kinds, info->backend_kinds);
           add_names (backend_keys, info->backend_keys);
           add_names (record_keys, info->record_keys);
         }
       names.classes = names_end (classes);
-      names.device_keys = names_end (device_keys);
       names.kinds = names_end (kinds);
       names.backend_keys = names_end (backend_keys);
       names.record_keys = names_end (record_keys);
@@ -1186,7 +1184,7 @@ load_domains (XdEngine *self, char **listing)
   const ReadAheadNames *names = read_ahead_names ();
   /* The trees the scan reads, and how deep their values are:
    *   name;
-   *   data/xen-devices/CLASS/PORT/KEY;
+   *   data/xen-devices/CLASS/PORT (one node per device);
    *   backend/KIND/FRONTEND/DEVID/KEY (deeper nodes, such as a usb
    *     controller's port/N, are asked of the live store);
    *   /libxl/FRONTEND/device/KIND/DEVID/KEY. */
@@ -1198,7 +1196,7 @@ load_domains (XdEngine *self, char **listing)
     const char *const *only[XD_READ_AHEAD_MAX_DEPTH];
   } shapes[] = {
     { "/local/domain", "name", 0, { NULL } },
-    { "/local/domain", "data/xen-devices", 3, { names->classes, NULL, names->device_keys } },
+    { "/local/domain", "data/xen-devices", 2, { names->classes } },
     { "/local/domain", "backend", 4, { names->kinds, NULL, NULL, names->backend_keys } },
     { "/libxl", "device", 3, { names->kinds, NULL, names->record_keys } },
   };

@@ -465,18 +465,22 @@ typedef struct
   const char *const *kv;
 } PublishDevice;
 
-/* What the agent in the backend VM writes. It runs as the backend domain,
- * and xenstored makes a domain the owner of what it creates; dom0 writing
- * on its behalf sets that owner on the port directory, and the keys inherit
- * it. */
+/* What the agent in the backend VM writes: one node, key=value lines
+ * (xd-device-entry.h), joined here without any check. It runs as the
+ * backend domain, and xenstored makes a domain the owner of what it
+ * creates; dom0 writing on its behalf sets that owner on the node. */
 static gboolean
 publish_txn (XdSimHost *self, xs_transaction_t t, gconstpointer data, GError **error)
 {
   const PublishDevice *pub = data;
   struct xs_permissions perms[1] = { { pub->backend, XS_PERM_NONE } };
+  g_autoptr (GString) value = g_string_new (NULL);
 
-  return txn_rm (self, t, pub->dir, error) && txn_mknod (self, t, pub->dir, perms, 1, error)
-         && txn_writev (self, t, pub->dir, pub->kv, error);
+  for (guint i = 0; pub->kv && pub->kv[i]; i += 2)
+    g_string_append_printf (value, "%s%s=%s", i ? "\n" : "", pub->kv[i], pub->kv[i + 1]);
+  return txn_rm (self, t, pub->dir, error)
+         && txn_write (self, t, pub->dir, value->str, value->len, error)
+         && txn_set_perms (self, t, pub->dir, perms, 1, error);
 }
 
 static char *

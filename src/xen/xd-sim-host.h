@@ -29,10 +29,10 @@ gboolean xd_sim_host_add_vm (XdSimHost *self, guint domid, const char *name, GEr
  * domain is released (which fires @releaseDomain). */
 gboolean xd_sim_host_remove_vm (XdSimHost *self, guint domid, GError **error);
 
-/* Writes /local/domain/<backend>/data/xen-devices/<klass>/<port>/<key> for
- * each pair of @kv (key, value, key, value, ..., NULL), owned by @backend,
- * replacing the device's previous keys in the same transaction. Nothing is
- * validated: tests publish hostile data on purpose. */
+/* Writes /local/domain/<backend>/data/xen-devices/<klass>/<port>, one node
+ * whose value is the pairs of @kv (key, value, key, value, ..., NULL) as
+ * key=value lines (xd-device-entry.h), owned by @backend, replacing what was
+ * there. Nothing is validated: tests publish hostile data on purpose. */
 gboolean xd_sim_host_publish_device (XdSimHost *self, guint backend, const char *klass,
                                      const char *port, const char *const *kv, GError **error);
 gboolean xd_sim_host_unpublish_device (XdSimHost *self, guint backend, const char *klass,

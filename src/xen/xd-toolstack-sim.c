@@ -79,6 +79,7 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "core/xd-device-entry.h"
 #include "core/xd-error.h"
 #include "xd-xs-error.h"
 #include "core/xd-validate.h"
@@ -821,11 +822,15 @@ static guint64
 published_sectors (struct xs_handle *xsh, guint backend, const char *port)
 {
   g_autofree char *path
-    = g_strdup_printf ("/local/domain/%u/data/xen-devices/block/%s/size", backend, port);
+    = g_strdup_printf ("/local/domain/%u/data/xen-devices/block/%s", backend, port);
   g_autofree char *value = read_str (xsh, XBT_NULL, path);
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autoptr (XdDeviceEntry) entry
+    = value ? xd_device_entry_parse (value, strlen (value), why) : NULL;
+  const char *size_text = entry ? xd_device_entry_get (entry, "size") : NULL;
   guint64 size = 0;
 
-  if (!value || !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &size, NULL))
+  if (!size_text || !g_ascii_string_to_unsigned (size_text, 10, 0, G_MAXUINT64, &size, NULL))
     return 0;
   return size / 512;
 }

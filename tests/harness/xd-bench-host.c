@@ -12,6 +12,8 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "core/xd-device-entry.h"
+
 /* xvda's devid. */
 #define XVD_DEVID_BASE 51712
 
@@ -71,17 +73,17 @@ publish_batch_txn (struct xs_handle *xsh, xs_transaction_t t, GPtrArray *devices
   for (guint i = 0; i < devices->len; i++)
     {
       const XdBenchDevice *device = devices->pdata[i];
-      g_autofree char *dir = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s",
-                                              device->backend, device->klass, device->port);
-      /* No mkdir and set_permissions: a node dom0 creates inherits its
-       * parent's permissions, and data/ is the backend's, so the port
-       * directory gets the {backend, NONE} the agent's would. */
-      for (guint k = 0; device->kv[k]; k += 2)
-        {
-          g_autofree char *path = g_strdup_printf ("%s/%s", dir, device->kv[k]);
-          if (!xs_write (xsh, t, path, device->kv[k + 1], strlen (device->kv[k + 1])))
-            return FALSE;
-        }
+      g_autofree char *path = g_strdup_printf ("/local/domain/%u/data/xen-devices/%s/%s",
+                                               device->backend, device->klass, device->port);
+      g_autofree char *value = xd_device_entry_format ((const char *const *) device->kv);
+
+      /* No set_permissions: a node dom0 creates inherits its parent's
+       * permissions, and data/ is the backend's, so the device's node gets
+       * the {backend, NONE} the agent's would. */
+      if (!value)
+        g_error ("a bench device does not format: %s", path);
+      if (!xs_write (xsh, t, path, value, strlen (value)))
+        return FALSE;
     }
   return TRUE;
 }
