@@ -18,6 +18,7 @@
 #include <umockdev.h>
 #include <xenstore.h>
 
+#include "core/xd-device-entry.h"
 #include "core/xd-engine.h"
 #include "core/xd-validate.h"
 #include "harness/xd-test-util.h"
@@ -164,6 +165,30 @@ unplug_stick (Fixture *fx, const char *usb)
     }
   umockdev_testbed_uevent (fx->bed, usb, "remove");
   umockdev_testbed_remove_device (fx->bed, usb);
+}
+
+/* ---- what xenstore holds ---- */
+
+#define ENTRY_PATH "/local/domain/%u/data/xen-devices/%s/%s"
+
+/* The value of @key in the entry of @klass/@port published by @backend, as
+ * stored in xenstore: NULL when there is no such entry or key. An entry that
+ * is there but does not parse fails the test. */
+static char *
+read_entry_key (XdStore *store, guint backend, const char *klass, const char *port, const char *key)
+{
+  g_autofree char *path = g_strdup_printf (ENTRY_PATH, backend, klass, port);
+  gsize len = 0;
+  g_autofree char *value = xd_store_read (store, path, &len, NULL);
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autoptr (XdDeviceEntry) entry = NULL;
+
+  if (!value)
+    return NULL;
+  entry = xd_device_entry_parse (value, len, why);
+  if (!entry)
+    g_error ("%s does not parse: %s", path, why->str);
+  return g_strdup (xd_device_entry_get (entry, key));
 }
 
 /* ---- what the engine shows ---- */
@@ -444,13 +469,13 @@ test_dom0_and_agent_agree (Fixture *fx, gconstpointer data)
   {
     g_autoptr (XdStore) store = xd_xs_store_new_plain (&error);
     g_autofree char *evil = expected_evil ();
+    g_assert_no_error (error);
     for (guint backend = 0; backend <= 1; backend++)
       {
-        g_autofree char *path
-          = g_strdup_printf ("/local/domain/%u/data/xen-devices/block/sdc/desc", backend);
-        g_autofree char *stored = xd_store_read (store, path, NULL, &error);
-        g_assert_no_error (error);
+        g_autofree char *stored = read_entry_key (store, backend, "block", "sdc", "desc");
+        g_autofree char *source = read_entry_key (store, backend, "block", "sdc", "source");
         g_assert_cmpstr (stored, ==, evil);
+        g_assert_cmpstr (source, ==, "udev");
       }
   }
 
@@ -582,7 +607,6 @@ test_agent_recovers (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (XdStore) store = NULL;
-  const char *desc = "/local/domain/1/data/xen-devices/usb/1-2/desc";
 
   fx->agent = start_agent (NULL, &error);
   g_assert_no_error (error);
@@ -597,7 +621,7 @@ test_agent_recovers (Fixture *fx, gconstpointer data)
         {
           g_clear_pointer (&store, xd_store_free);
           store = xd_xs_store_new_plain (NULL);
-          value = store ? xd_store_read (store, desc, NULL, NULL) : NULL;
+          value = store ? read_entry_key (store, 1, "usb", "1-2", "desc") : NULL;
           if (value || g_get_monotonic_time () > deadline)
             break;
           xd_test_spin (20);
@@ -634,7 +658,6 @@ test_agent_polls (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (XdStore) store = NULL;
   const char *const poll[] = { "--poll", "1", NULL };
-  const char *desc = "/local/domain/1/data/xen-devices/usb/1-2/desc";
   const char *const names[] = { "USB Keyboard", "Renamed Keyboard" };
 
   fx->agent = start_agent (poll, &error);
@@ -654,7 +677,7 @@ test_agent_polls (Fixture *fx, gconstpointer data)
       for (;;)
         {
           g_clear_pointer (&value, g_free);
-          value = xd_store_read (store, desc, NULL, NULL);
+          value = read_entry_key (store, 1, "usb", "1-2", "desc");
           if (g_strcmp0 (value, want) == 0 || g_get_monotonic_time () > deadline)
             break;
           xd_test_spin (50);
@@ -663,17 +686,29 @@ test_agent_polls (Fixture *fx, gconstpointer data)
     }
 }
 
-/* --once stops at the per-class bound (xenstore quotas); --withdraw removes
- * what the agent wrote and nothing else. */
+/* Entries the agent must leave alone, written by hand as they are stored:
+ * port, value. Another writer's (its source is not udev) and one that does
+ * not parse (whoever wrote it, the agent cannot tell it is its own). */
+static const char *const foreign_entries[][2] = {
+  { "9-8", "desc=Written by another agent\nsource=other" },
+  { "9-7", "Written by someone else" },
+};
+
+/* --once stops at the per-class bound (xenstore quotas) and replaces what
+ * an older agent left (a directory with a node per key) by one node;
+ * --withdraw removes what the agent wrote and nothing else. */
 static void
 test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (XdStore) store = NULL;
   g_auto (GStrv) ports = NULL;
+  g_auto (GStrv) children = NULL;
+  g_autofree char *desc = NULL;
   const char *const other_kv[] = { "desc", "Written by someone else", NULL };
   const char *const once[] = { "--once", NULL };
   const char *const withdraw[] = { "--withdraw", NULL };
+  const char *keyboard = "/local/domain/1/data/xen-devices/usb/1-2";
 
   for (guint i = 1; i <= 40; i++)
     {
@@ -682,6 +717,24 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
     }
   g_assert_true (xd_sim_host_publish_device (fx->host, 1, "usb", "9-9", other_kv, &error));
   g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign_entries); i++)
+    {
+      g_autofree char *path = g_strdup_printf (ENTRY_PATH, 1u, "usb", foreign_entries[i][0]);
+      g_assert_true (xd_sim_host_write_raw (fx->host, path, foreign_entries[i][1],
+                                            strlen (foreign_entries[i][1]), 1, &error));
+      g_assert_no_error (error);
+    }
+  /* The keyboard as an older agent published it. */
+  {
+    const char *const old[][2] = { { "desc", "Old Keyboard" }, { "source", "udev" } };
+    for (gsize i = 0; i < G_N_ELEMENTS (old); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("%s/%s", keyboard, old[i][0]);
+        g_assert_true (
+          xd_sim_host_write_raw (fx->host, path, old[i][1], strlen (old[i][1]), 1, &error));
+        g_assert_no_error (error);
+      }
+  }
 
   {
     g_autoptr (GSubprocess) agent = start_agent (once, &error);
@@ -693,10 +746,18 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   ports = xd_store_directory (store, "/local/domain/1/data/xen-devices/usb", &error);
   g_assert_no_error (error);
-  /* 32 of the 41 udev devices, and the other writer's entry. */
-  g_assert_cmpuint (g_strv_length (ports), ==, 33);
+  /* 32 of the 41 udev devices, and the other writers' entries. */
+  g_assert_cmpuint (g_strv_length (ports), ==, 32 + 1 + G_N_ELEMENTS (foreign_entries));
   g_assert_true (g_strv_contains ((const char *const *) ports, "9-9"));
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign_entries); i++)
+    g_assert_true (g_strv_contains ((const char *const *) ports, foreign_entries[i][0]));
   g_clear_pointer (&ports, g_strfreev);
+  /* The older agent's directory is now one node. */
+  desc = read_entry_key (store, 1, "usb", "1-2", "desc");
+  g_assert_cmpstr (desc, ==, "Logitech USB Keyboard");
+  children = xd_store_directory (store, keyboard, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (children ? g_strv_length (children) : 0, ==, 0);
 
   {
     g_autoptr (GSubprocess) agent = start_agent (withdraw, &error);
@@ -706,8 +767,15 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
   }
   ports = xd_store_directory (store, "/local/domain/1/data/xen-devices/usb", &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (g_strv_length (ports), ==, 1);
-  g_assert_cmpstr (ports[0], ==, "9-9");
+  g_assert_cmpuint (g_strv_length (ports), ==, 1 + G_N_ELEMENTS (foreign_entries));
+  g_assert_true (g_strv_contains ((const char *const *) ports, "9-9"));
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign_entries); i++)
+    {
+      g_autofree char *path = g_strdup_printf (ENTRY_PATH, 1u, "usb", foreign_entries[i][0]);
+      g_autofree char *value = xd_store_read (store, path, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (value, ==, foreign_entries[i][1]);
+    }
 }
 
 /* The widget's row for dom0's keyboard says so; the same device from

@@ -29,8 +29,9 @@ struct udev;
  * A read-only device (sysfs "ro", or an optical drive) has mode "r".
  */
 
-/* One device to publish: @kv holds "key", "value" pairs for the entry
- * /local/domain/<D>/data/xen-devices/<class>/<port>/. */
+/* One device to publish: @kv holds "key", "value" pairs, in order, for the
+ * entry /local/domain/<D>/data/xen-devices/<class>/<port> (one node, their
+ * key=value lines: xd-device-entry.h). */
 typedef struct
 {
   XdClassId klass;
@@ -50,8 +51,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (XdPublication, xd_publication_free)
 #define XD_PUBLICATION_SOURCE_KEY "source"
 #define XD_PUBLICATION_SOURCE "udev"
 
-/* Most devices published per class: with at most 6 nodes a device this stays
- * far below xenstored's default quotas for a guest (1,000 nodes per domain,
+/* Most devices published per class: with one node a device this stays far
+ * below xenstored's default quotas for a guest (1,000 nodes per domain,
  * 1,024 nodes touched per transaction). */
 #define XD_PUBLICATION_MAX_PER_CLASS 32
 

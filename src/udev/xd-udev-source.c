@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/xd-device-entry.h"
 #include "core/xd-error.h"
 #include "xd-udev-scan.h"
 #include "xen/xd-xs-store.h"
@@ -43,8 +44,8 @@ struct _XdUdevSource
   GSource *table_sources[2];
   char *last_error; /* logged once until the next success */
   guint syncs;
-  /* What this source last wrote, "class/port" -> its keys and values: a
-   * sync compares with it instead of reading every entry back. Read from
+  /* What this source last wrote, "class/port" -> the node's value: a sync
+   * compares with it instead of reading every entry back. Read from
    * xenstore again (written_known FALSE) at first, after a failure and after
    * xenstored reconnects. */
   GHashTable *written;
@@ -107,48 +108,60 @@ read_attached (XdUdevSource *self, GError **error)
 
 /* ---- writing ---- */
 
-/* Whether the entry at @dir says exactly what @publication says. */
-static gboolean
-entry_is_current (XdUdevSource *self, const char *dir, const XdPublication *publication)
+/* The value of @publication's node: its keys and values as key=value lines
+ * (xd-device-entry.h). NULL when they cannot be written so. */
+static char *
+publication_value (const XdPublication *publication)
 {
-  g_auto (GStrv) keys = list_dir (self->store, dir, NULL);
+  g_autofree const char **kv = g_new0 (const char *, publication->kv->len + 1);
 
-  if (!keys || g_strv_length (keys) != publication->kv->len / 2)
-    return FALSE;
-  for (guint i = 0; i + 1 < publication->kv->len; i += 2)
-    {
-      g_autofree char *path = g_strdup_printf ("%s/%s", dir, (char *) publication->kv->pdata[i]);
-      g_autofree char *value = xd_store_read (self->store, path, NULL, NULL);
-
-      if (g_strcmp0 (value, publication->kv->pdata[i + 1]) != 0)
-        return FALSE;
-    }
-  return TRUE;
+  memcpy (kv, publication->kv->pdata, publication->kv->len * sizeof (char *));
+  return xd_device_entry_format (kv);
 }
 
-/* Replaces the entry at @dir in one transaction, owned by the domain with no
- * access for others, as an agent's own writes are. */
+/* Whether the node at @path holds exactly @value. */
 static gboolean
-write_entry_txn (XdUdevSource *self, XdStoreTxn txn, const char *dir,
-                 const XdPublication *publication, GError **error)
+entry_is_current (XdUdevSource *self, const char *path, const char *value)
+{
+  gsize len = 0;
+  g_autofree char *stored = xd_store_read (self->store, path, &len, NULL);
+
+  return stored && len == strlen (value) && memcmp (stored, value, len) == 0;
+}
+
+/* Whether the node at @path is an entry this source wrote: one that parses
+ * and says source=udev. Anything else (another writer's entry, one that does
+ * not parse) is not ours to remove. */
+static gboolean
+entry_is_ours (XdUdevSource *self, const char *path)
+{
+  gsize len = 0;
+  g_autofree char *stored = xd_store_read (self->store, path, &len, NULL);
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autoptr (XdDeviceEntry) entry = stored ? xd_device_entry_parse (stored, len, why) : NULL;
+
+  return entry
+         && g_strcmp0 (xd_device_entry_get (entry, XD_PUBLICATION_SOURCE_KEY),
+                       XD_PUBLICATION_SOURCE)
+              == 0;
+}
+
+/* Replaces the node at @path in one transaction, owned by the domain with no
+ * access for others, as an agent's own writes are. The rm also takes away
+ * what an older publisher left there: a directory with a node per key. */
+static gboolean
+write_entry_txn (XdUdevSource *self, XdStoreTxn txn, const char *path, const char *value,
+                 GError **error)
 {
   XdStorePermission perms[1] = { { self->options.domid, XD_STORE_PERM_NONE } };
 
-  if (!xd_store_rm (self->store, txn, dir, error)
-      || !xd_store_write (self->store, txn, dir, "", error)
-      || !xd_store_set_permissions (self->store, txn, dir, perms, 1, error))
-    return FALSE;
-  for (guint i = 0; i + 1 < publication->kv->len; i += 2)
-    {
-      g_autofree char *path = g_strdup_printf ("%s/%s", dir, (char *) publication->kv->pdata[i]);
-      if (!xd_store_write (self->store, txn, path, publication->kv->pdata[i + 1], error))
-        return FALSE;
-    }
-  return TRUE;
+  return xd_store_rm (self->store, txn, path, error)
+         && xd_store_write (self->store, txn, path, value, error)
+         && xd_store_set_permissions (self->store, txn, path, perms, 1, error);
 }
 
 static gboolean
-write_entry (XdUdevSource *self, const char *dir, const XdPublication *publication, GError **error)
+write_entry (XdUdevSource *self, const char *path, const char *value, GError **error)
 {
   for (guint attempt = 0; attempt < MAX_TRANSACTION_ATTEMPTS; attempt++)
     {
@@ -157,7 +170,7 @@ write_entry (XdUdevSource *self, const char *dir, const XdPublication *publicati
 
       if (!xd_store_transaction_start (self->store, &txn, error))
         return FALSE;
-      if (!write_entry_txn (self, txn, dir, publication, error))
+      if (!write_entry_txn (self, txn, path, value, error))
         {
           xd_store_transaction_end (self->store, txn, TRUE, NULL);
           return FALSE;
@@ -170,7 +183,7 @@ write_entry (XdUdevSource *self, const char *dir, const XdPublication *publicati
           return FALSE;
         }
     }
-  g_set_error (error, XD_ERROR, XD_ERROR_TIMEOUT, "writing %s kept conflicting", dir);
+  g_set_error (error, XD_ERROR, XD_ERROR_TIMEOUT, "writing %s kept conflicting", path);
   return FALSE;
 }
 
@@ -180,34 +193,19 @@ written_key (XdClassId klass, const char *port)
   return g_strdup_printf ("%s/%s", xd_class_id_to_string (klass), port);
 }
 
-/* The keys and values of @publication, in order. */
-static char **
-written_value (const XdPublication *publication)
-{
-  char **kv = g_new0 (char *, publication->kv->len + 1);
-
-  for (guint i = 0; i < publication->kv->len; i++)
-    kv[i] = g_strdup (publication->kv->pdata[i]);
-  return kv;
-}
-
+/* Whether the node of @key ("class/port") at @path must be written to hold
+ * @value: by what this source remembers writing, or else by reading it. */
 static gboolean
-written_is_current (XdUdevSource *self, const XdPublication *publication)
+entry_needs_write (XdUdevSource *self, const char *key, const char *path, const char *value)
 {
-  g_autofree char *key = written_key (publication->klass, publication->port);
-  char **old = g_hash_table_lookup (self->written, key);
-
-  if (!old || g_strv_length (old) != publication->kv->len)
-    return FALSE;
-  for (guint i = 0; i < publication->kv->len; i++)
-    if (strcmp (old[i], publication->kv->pdata[i]) != 0)
-      return FALSE;
-  return TRUE;
+  if (self->written_known)
+    return g_strcmp0 (g_hash_table_lookup (self->written, key), value) != 0;
+  return !entry_is_current (self, path, value);
 }
 
 /* Removes the entries of @klass this source wrote that @wanted (port ->
- * XdPublication) does not name: those it remembers writing, or else those
- * marked as its own in xenstore. */
+ * value) does not name: those it remembers writing, or else those marked as
+ * its own in xenstore. */
 static gboolean
 remove_stale (XdUdevSource *self, XdClassId klass, GHashTable *wanted, GError **error)
 {
@@ -247,17 +245,40 @@ remove_stale (XdUdevSource *self, XdClassId klass, GHashTable *wanted, GError **
   for (guint i = 0; ports && ports[i]; i++)
     {
       g_autofree char *entry = g_strdup_printf ("%s/%s", dir, ports[i]);
-      g_autofree char *source_path = g_strdup_printf ("%s/" XD_PUBLICATION_SOURCE_KEY, entry);
-      g_autofree char *source = NULL;
 
       if (wanted && g_hash_table_contains (wanted, ports[i]))
         continue;
-      source = xd_store_read (self->store, source_path, NULL, NULL);
-      if (g_strcmp0 (source, XD_PUBLICATION_SOURCE) == 0
-          && !xd_store_rm (self->store, XD_STORE_NO_TXN, entry, error))
+      if (entry_is_ours (self, entry) && !xd_store_rm (self->store, XD_STORE_NO_TXN, entry, error))
         return FALSE;
     }
   return TRUE;
+}
+
+/* The values to write for the publications of @klass, port -> value. One
+ * whose properties cannot be written as an entry is left out, so that what
+ * an earlier scan wrote for it goes as stale. */
+static GHashTable *
+wanted_values (GPtrArray *publications, XdClassId klass)
+{
+  GHashTable *wanted = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  for (guint i = 0; i < publications->len; i++)
+    {
+      XdPublication *publication = publications->pdata[i];
+      char *value;
+
+      if (publication->klass != klass)
+        continue;
+      value = publication_value (publication);
+      if (!value)
+        {
+          g_message ("%s %s is not published: its properties do not make an entry",
+                     xd_class_id_to_string (klass), publication->port);
+          continue;
+        }
+      g_hash_table_insert (wanted, publication->port, value);
+    }
+  return wanted;
 }
 
 static gboolean
@@ -267,37 +288,28 @@ publish (XdUdevSource *self, GPtrArray *publications, GError **error)
     {
       XdClassId klass = published_classes[c];
       g_autofree char *dir = class_dir (self, klass);
-      g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr (GHashTable) wanted = wanted_values (publications, klass);
 
-      for (guint i = 0; i < publications->len; i++)
-        {
-          XdPublication *publication = publications->pdata[i];
-          if (publication->klass == klass)
-            g_hash_table_insert (wanted, publication->port, publication);
-        }
       if (!remove_stale (self, klass, wanted, error))
         return FALSE;
+      /* In the publications' order (sorted), not the table's. */
       for (guint i = 0; i < publications->len; i++)
         {
           XdPublication *publication = publications->pdata[i];
+          const char *value = NULL;
+          g_autofree char *key = NULL;
           g_autofree char *entry = NULL;
 
-          if (publication->klass != klass)
+          if (publication->klass == klass)
+            value = g_hash_table_lookup (wanted, publication->port);
+          if (!value)
             continue;
+          key = written_key (klass, publication->port);
           entry = g_strdup_printf ("%s/%s", dir, publication->port);
-          if (self->written_known ? written_is_current (self, publication)
-                                  : entry_is_current (self, entry, publication))
-            {
-              if (!self->written_known)
-                g_hash_table_replace (self->written,
-                                      written_key (publication->klass, publication->port),
-                                      written_value (publication));
-              continue;
-            }
-          if (!write_entry (self, entry, publication, error))
+          if (entry_needs_write (self, key, entry, value)
+              && !write_entry (self, entry, value, error))
             return FALSE;
-          g_hash_table_replace (self->written, written_key (publication->klass, publication->port),
-                                written_value (publication));
+          g_hash_table_replace (self->written, g_steal_pointer (&key), g_strdup (value));
         }
     }
   return TRUE;
@@ -515,8 +527,7 @@ xd_udev_source_new (const XdUdevSourceOptions *options, GError **error)
   g_autofree char *vbd = NULL;
 
   g_return_val_if_fail (options != NULL, NULL);
-  self->written
-    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+  self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   self->table_fds[0] = self->table_fds[1] = -1;
   self->options = *options;

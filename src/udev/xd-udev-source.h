@@ -10,14 +10,15 @@ G_BEGIN_DECLS
 
 /*
  * The publisher: a domain's own devices, read through libudev
- * (xd-udev-scan.h), written into that domain's subtree
- * /local/domain/<D>/data/xen-devices/<class>/<port>/ in the layout the
- * engine reads, and removed when they go. One code path for both users:
- * dom0's in-process source (the widget, `xen-device`) and
- * `xen-devices-agent` in a driver domain. It writes nothing outside that
- * subtree, and removes only the entries it wrote itself (they carry
- * source=udev). Writing is idempotent: an entry is rewritten, in one
- * transaction, only when what it says changed.
+ * (xd-udev-scan.h), written into that domain's subtree as one node a device,
+ * /local/domain/<D>/data/xen-devices/<class>/<port>, whose value is the
+ * device's properties (xd-device-entry.h), and removed when they go. One
+ * code path for both users: dom0's in-process source (the widget,
+ * `xen-device`) and `xen-devices-agent` in a driver domain. It writes
+ * nothing outside that subtree, and removes only the entries it wrote
+ * itself (they carry source=udev). Writing is idempotent: an entry is
+ * rewritten, in one transaction that also removes an older publisher's
+ * directory in its place, only when what it says changed.
  *
  * Watching, it keeps a udev monitor's fd in the thread-default main loop
  * (a burst of uevents is coalesced into one rescan), watches the domain's

@@ -197,10 +197,12 @@ setup_devices () {
   printf 'XDMARKER-4711\n' | dd of=/srv/disk.img conv=notrunc status=none
   losetup /dev/loop0 /srv/disk.img || return 1
   # What the udev agent publishes for dom0's devices (the engine's input):
-  # written here by hand, as that agent lives on another branch.
+  # written here by hand, as that agent lives on another branch. One node a
+  # device, its properties as key=value lines (src/core/xd-device-entry.h);
+  # real newlines, which xenstore-write stores as they are.
   local d=/local/domain/0/data/xen-devices
-  xenstore-write $d/block/loop0/desc "realxen test disk" $d/block/loop0/size 67108864 \
-    $d/block/loop0/mode w || return 1
+  xenstore-write "$d/block/loop0" "$(printf 'desc=realxen test disk\nsize=67108864\nmode=w')" \
+    || return 1
   # The QEMU-emulated USB stick.
   local busid=""
   for i in $(seq 50); do
@@ -216,7 +218,7 @@ setup_devices () {
   [ -n "$busid" ] || return 1
   echo "$busid" > /tmp/usb-busid
   echo "$busid" > $R/usb-busid
-  xenstore-write "$d/usb/${busid//./_}/desc" "QEMU USB stick" || return 1
+  xenstore-write "$d/usb/${busid//./_}" "desc=QEMU USB stick" || return 1
 }
 
 write_guest_cfg () {
