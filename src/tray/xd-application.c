@@ -22,7 +22,7 @@ struct _XdApplication
 
   XdLoader *loader; /* until the engine has loaded */
   GError *load_error;
-  gint64 load_started, loaded_at, load_waited;
+  gint64 load_started, loaded_at, built_at, load_waited;
   XdEngine *engine;
   XdAssigner *assigner;
   XdTrayMenu *menu;
@@ -141,14 +141,13 @@ xd_application_finish_loading (XdApplication *self)
 
   if (!self->loader)
     return;
-  self->engine = xd_loader_finish (g_steal_pointer (&self->loader), &self->loaded_at,
-                                   &self->load_waited, &self->load_error);
+  self->engine = xd_loader_finish (g_steal_pointer (&self->loader), &self->menu, &self->loaded_at,
+                                   &self->built_at, &self->load_waited, &self->load_error);
 }
 
 static gboolean
 start (XdApplication *self, GError **error)
 {
-  gint64 t_ready, t_built;
   g_autofree char *summary = NULL;
   g_autoptr (GPtrArray) vms = NULL;
   g_autoptr (GPtrArray) devices = NULL;
@@ -159,24 +158,10 @@ start (XdApplication *self, GError **error)
       g_propagate_error (error, g_steal_pointer (&self->load_error));
       return FALSE;
     }
-  t_ready = g_get_monotonic_time ();
 
-  self->settings = g_settings_new (XD_APPLICATION_ID);
-  self->notifier = xd_notifier_new (self->engine, self->settings);
-  /* Drawn by the panel until AppIndicator falls back to a status icon. */
-  self->menu = xd_tray_menu_new_with_kit (self->engine, XD_TRAY_KIT_DBUSMENU);
-  /* The engine has loaded: fill the menu now, so that the first title and
-   * menu a panel reads are the real ones, not an empty menu and "0 devices"
-   * until the menu's first idle update. */
-  xd_tray_menu_flush (self->menu);
-  t_built = g_get_monotonic_time ();
-  vms = xd_engine_get_vms (self->engine);
-  devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
-  g_message ("started: %.0f ms after exec; %u VMs and %u devices read in %.1f ms while GTK "
-             "started (%.1f ms waited for after it), menu built in %.1f ms",
-             ms_since_exec (t_built), vms->len, devices->len,
-             (self->loaded_at - self->load_started) / 1000.0, self->load_waited / 1000.0,
-             (t_built - t_ready) / 1000.0);
+  /* The icon first, with the menu the loader built (drawn by the panel
+   * until AppIndicator falls back to a status icon); then what only reacts
+   * to changes. The main loop has not run: no change is missed. */
   self->indicator = xd_indicator_new ();
   g_signal_connect (self->indicator, "fallback-changed", G_CALLBACK (fallback_changed_cb), self);
   if (xd_tray_menu_get_kit (self->menu) == XD_TRAY_KIT_DBUSMENU)
@@ -187,6 +172,16 @@ start (XdApplication *self, GError **error)
   g_signal_connect (self->menu, "operation-finished", G_CALLBACK (operation_finished_cb), self);
   g_signal_connect (self->engine, "connection-changed", G_CALLBACK (connection_changed_cb), self);
 
+  vms = xd_engine_get_vms (self->engine);
+  devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
+  g_message ("started: icon shown %.0f ms after exec; %u VMs and %u devices read in %.1f ms and "
+             "their menu built in %.1f ms while GTK started (%.1f ms waited for after it)",
+             ms_since_exec (g_get_monotonic_time ()), vms->len, devices->len,
+             (self->loaded_at - self->load_started) / 1000.0,
+             (self->built_at - self->loaded_at) / 1000.0, self->load_waited / 1000.0);
+
+  self->settings = g_settings_new (XD_APPLICATION_ID);
+  self->notifier = xd_notifier_new (self->engine, self->settings);
   self->assigner = xd_assigner_new (self->engine, xd_assignments_default_dir ());
   g_signal_connect (self->assigner, "failed", G_CALLBACK (assignment_failed_cb), self);
   xd_assigner_apply_running (self->assigner);
@@ -220,6 +215,10 @@ xd_application_dispose (GObject *object)
 {
   XdApplication *self = XD_APPLICATION (object);
 
+  /* Never started (another instance runs, or GTK failed): the thread is
+   * joined all the same. */
+  xd_application_finish_loading (self);
+  g_clear_error (&self->load_error);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->assigner);
@@ -227,10 +226,6 @@ xd_application_dispose (GObject *object)
   g_clear_object (&self->notifier);
   g_clear_object (&self->menu);
   g_clear_object (&self->settings);
-  /* Never started (another instance runs, or GTK failed): the thread is
-   * joined all the same. */
-  xd_application_finish_loading (self);
-  g_clear_error (&self->load_error);
   g_clear_object (&self->engine);
   G_OBJECT_CLASS (xd_application_parent_class)->dispose (object);
 }

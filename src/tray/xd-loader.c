@@ -4,6 +4,7 @@
 #include "xd-loader.h"
 
 #include "udev/xd-udev-source.h"
+#include "xd-tray-menu.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
 
@@ -13,8 +14,10 @@ struct _XdLoader
   gint64 started_at;
   /* Written by the thread, read after the join. */
   XdEngine *engine;
+  XdTrayMenu *menu;
   GError *error;
   gint64 loaded_at;
+  gint64 built_at;
 };
 
 static gboolean
@@ -55,8 +58,19 @@ load_thread (gpointer data)
   XdLoader *self = data;
 
   if (!load (self))
-    g_clear_object (&self->engine);
+    {
+      g_clear_object (&self->engine);
+      self->loaded_at = self->built_at = g_get_monotonic_time ();
+      return NULL;
+    }
   self->loaded_at = g_get_monotonic_time ();
+  /* The menu's entries too: as the panel draws it (dbusmenu items, no GTK),
+   * filled now so that the first title and menu a panel reads are the real
+   * ones, not an empty menu and "0 devices" until the menu's first idle
+   * update. */
+  self->menu = xd_tray_menu_new_with_kit (self->engine, XD_TRAY_KIT_DBUSMENU);
+  xd_tray_menu_flush (self->menu);
+  self->built_at = g_get_monotonic_time ();
   return NULL;
 }
 
@@ -77,7 +91,8 @@ xd_loader_get_start_time (XdLoader *loader)
 }
 
 XdEngine *
-xd_loader_finish (XdLoader *loader, gint64 *loaded_at, gint64 *waited_us, GError **error)
+xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, gint64 *loaded_at, gint64 *built_at,
+                  gint64 *waited_us, GError **error)
 {
   gint64 t0 = g_get_monotonic_time ();
   XdEngine *engine;
@@ -89,6 +104,9 @@ xd_loader_finish (XdLoader *loader, gint64 *loaded_at, gint64 *waited_us, GError
     *waited_us = g_get_monotonic_time () - t0;
   if (loaded_at)
     *loaded_at = loader->loaded_at;
+  if (built_at)
+    *built_at = loader->built_at;
+  *menu = loader->menu;
   engine = loader->engine;
   if (!engine)
     g_propagate_error (error, loader->error);

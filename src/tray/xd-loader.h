@@ -2,16 +2,19 @@
 #pragma once
 
 #include "core/xd-engine.h"
+#include "xd-tray-menu.h"
 
 G_BEGIN_DECLS
 
 /*
  * The engine, loaded on a thread of its own while GTK starts: the xenstore
  * connection, dom0's libudev source, the toolstack, the watches and the
- * first read of the host. Nothing else touches the engine, and the main
- * context is not run, until xd_loader_finish () has joined the thread: the
- * sources the store and the udev source attach to the default context are
- * dispatched only after it.
+ * first read of the host; then the menu as the panel draws it (dbusmenu
+ * entries: no GTK, which is starting on the main thread). Nothing else
+ * touches either, and the main context is not run, until
+ * xd_loader_finish () has joined the thread: the sources the store, the udev
+ * source and the menu attach to the default context are dispatched only
+ * after it.
  */
 typedef struct _XdLoader XdLoader;
 
@@ -21,8 +24,10 @@ XdLoader *xd_loader_start (void);
 gint64 xd_loader_get_start_time (XdLoader *loader);
 
 /* Waits for the thread and frees @loader. Returns the loaded engine (with
- * its toolstack), or NULL and @error. @loaded_at: when the load ended
- * (monotonic µs), @waited_us: how long this call waited for it. */
-XdEngine *xd_loader_finish (XdLoader *loader, gint64 *loaded_at, gint64 *waited_us, GError **error);
+ * its toolstack) and its menu in @menu, or NULL and @error. @loaded_at and
+ * @built_at: when the load and the menu were done (monotonic µs),
+ * @waited_us: how long this call waited. */
+XdEngine *xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, gint64 *loaded_at,
+                            gint64 *built_at, gint64 *waited_us, GError **error);
 
 G_END_DECLS
