@@ -415,6 +415,10 @@ test_coalescing (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (after.device_reads - before.device_reads, <, 50 * 3);
 }
 
+static char *describe_model (XdEngine *engine);
+static char *load_and_describe (XdStore *store);
+static XdStore *plain_store_new (gboolean fail);
+
 static void
 test_daemon_restart (Fixture *fx, gconstpointer data)
 {
@@ -446,6 +450,15 @@ test_daemon_restart (Fixture *fx, gconstpointer data)
   /* And it keeps watching on the new connection. */
   g_assert_true (xd_sim_host_add_vm (fx->host, 3, "personal", &error));
   wait_for (fx, "vm-added personal");
+
+  /* What the engine resynchronised from a copy read ahead is what a new
+   * engine reads one request at a time. */
+  {
+    g_autofree char *now = describe_model (fx->engine);
+    g_autofree char *fresh = load_and_describe (plain_store_new (FALSE));
+    g_assert_cmpstr (now, ==, fresh);
+    g_assert_nonnull (strstr (now, "/2/xvdb \"After restart\""));
+  }
 }
 
 /* ---- the first scan read ahead ---- */

@@ -866,14 +866,35 @@ schedule_introduce_retry (XdEngine *self)
 
 /* A full resynchronisation, after a reconnect: every domain is read again
  * and compared with the model, so only real differences are signalled. */
+static XdStore *read_ahead_domains (XdEngine *self, GArray *domids);
+static void read_ahead_done (XdStore *ahead, const char *what, gint64 started, gint64 read);
+
+/* Everything again, after xenstored came back: the store has put every
+ * watch back before this runs, so the known domains' trees are read ahead
+ * as at the first scan (a domain that appeared meanwhile is read by
+ * sync_domains (), which puts its watches in first). */
 static void
 resync_all (XdEngine *self)
 {
   g_autoptr (GList) known = NULL;
+  g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
+  XdStore *live = self->store;
+  XdStore *ahead;
+  gint64 t0, t1;
 
   self->stats.full_scans++;
   sync_domains (self);
   known = g_hash_table_get_keys (self->domains);
+  for (GList *l = known; l; l = l->next)
+    {
+      guint domid = GPOINTER_TO_UINT (l->data);
+      g_array_append_val (domids, domid);
+    }
+  t0 = g_get_monotonic_time ();
+  ahead = read_ahead_domains (self, domids);
+  t1 = g_get_monotonic_time ();
+  if (ahead)
+    self->store = ahead;
   for (GList *l = known; l; l = l->next)
     {
       guint domid = GPOINTER_TO_UINT (l->data);
@@ -886,6 +907,8 @@ resync_all (XdEngine *self)
           sync_backends (self, domid);
         }
     }
+  self->store = live;
+  read_ahead_done (ahead, "resynchronised", t0, t1);
   release_stale_mics (self);
 }
 
@@ -1172,14 +1195,14 @@ read_ahead_names (void)
   return &names;
 }
 
-/* The first full scan of the domains in @listing, served from a copy read
- * ahead in bulk where the store can (one request in flight per round trip
- * costs 65 µs here; the copy takes a fraction of that per node), else from
- * the live store. The watches go in first, as sync_domains () would put
- * them, so that a change made while the copy is taken is reported and read
- * again from the live store. */
-static void
-load_domains (XdEngine *self, char **listing)
+/* The trees a scan of @domids reads, read ahead in bulk where the store can
+ * (one request in flight per round trip costs 65 µs here; the copy takes a
+ * fraction of that per node), as a read-only store over the copy that
+ * passes anything else to the live store; NULL where it cannot. Take it
+ * after the domains' watches are in place, so that a change made while the
+ * copy is taken is reported and read again from the live store. */
+static XdStore *
+read_ahead_domains (XdEngine *self, GArray *domids)
 {
   const ReadAheadNames *names = read_ahead_names ();
   /* The trees the scan reads, and how deep their values are:
@@ -1202,12 +1225,54 @@ load_domains (XdEngine *self, char **listing)
   };
   g_autoptr (GArray) trees = g_array_new (FALSE, TRUE, sizeof (XdReadAheadTree));
   g_autoptr (GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr (GError) error = NULL;
+  XdStore *ahead;
+
+  for (guint i = 0; i < domids->len; i++)
+    for (guint t = 0; t < G_N_ELEMENTS (shapes); t++)
+      {
+        XdReadAheadTree tree = { NULL };
+        char *root = g_strdup_printf ("%s/%u/%s", shapes[t].top, g_array_index (domids, guint, i),
+                                      shapes[t].below);
+
+        g_ptr_array_add (roots, root);
+        tree.root = root;
+        tree.depth = shapes[t].depth;
+        memcpy (tree.only, shapes[t].only, sizeof tree.only);
+        g_array_append_val (trees, tree);
+      }
+  ahead = xd_store_read_ahead (self->store, (const XdReadAheadTree *) (gpointer) trees->data,
+                               trees->len, &error);
+  if (!ahead)
+    g_debug ("reading ahead: %s; reading one request at a time", error->message);
+  return ahead;
+}
+
+/* Logs what the copy answered, and frees it. */
+static void
+read_ahead_done (XdStore *ahead, const char *what, gint64 started, gint64 read)
+{
+  guint answered = 0, passed = 0;
+
+  if (!ahead)
+    return;
+  xd_snapshot_store_get_counts (ahead, &answered, &passed);
+  g_debug ("%s: read ahead in %.1f ms, scanned in %.1f ms; %u reads answered from the copy, %u "
+           "from xenstore",
+           what, (read - started) / 1000.0, (g_get_monotonic_time () - read) / 1000.0, answered,
+           passed);
+  xd_store_free (ahead);
+}
+
+/* The first full scan of the domains in @listing. The watches go in first,
+ * as sync_domains () would put them, then the copy is read ahead. */
+static void
+load_domains (XdEngine *self, char **listing)
+{
+  g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
   XdStore *live = self->store;
   XdStore *ahead;
-  guint answered = 0, passed = 0;
-  gint64 tw, t0, t1;
+  gint64 t0, t1;
 
   for (guint i = 0; listing[i]; i++)
     {
@@ -1216,48 +1281,20 @@ load_domains (XdEngine *self, char **listing)
           || g_hash_table_contains (self->domains, GUINT_TO_POINTER (domid)))
         continue;
       g_array_append_val (domids, domid);
-      for (guint t = 0; t < G_N_ELEMENTS (shapes); t++)
-        {
-          XdReadAheadTree tree = { NULL };
-          char *root = g_strdup_printf ("%s/%u/%s", shapes[t].top, domid, shapes[t].below);
-
-          g_ptr_array_add (roots, root);
-          tree.root = root;
-          tree.depth = shapes[t].depth;
-          memcpy (tree.only, shapes[t].only, sizeof tree.only);
-          g_array_append_val (trees, tree);
-        }
-    }
-
-  tw = g_get_monotonic_time ();
-  for (guint i = 0; i < domids->len; i++)
-    {
-      guint domid = g_array_index (domids, guint, i);
       g_hash_table_add (self->domains, GUINT_TO_POINTER (domid));
       domain_watches (self, domid, TRUE);
     }
   t0 = g_get_monotonic_time ();
-  ahead = xd_store_read_ahead (live, (const XdReadAheadTree *) (gpointer) trees->data, trees->len,
-                               &error);
+  ahead = read_ahead_domains (self, domids);
   t1 = g_get_monotonic_time ();
-  if (!ahead)
-    g_debug ("reading ahead: %s; reading one request at a time", error->message);
 
   /* Every path the scan reads is in the copy or passed to the live store. */
   if (ahead)
     self->store = ahead;
   for (guint i = 0; i < domids->len; i++)
     sync_name (self, g_array_index (domids, guint, i));
-  if (ahead)
-    {
-      xd_snapshot_store_get_counts (ahead, &answered, &passed);
-      g_debug ("first scan: %u domains watched in %.1f ms, read ahead in %.1f ms, scanned in "
-               "%.1f ms; %u reads answered from the copy, %u from xenstore",
-               domids->len, (t0 - tw) / 1000.0, (t1 - t0) / 1000.0,
-               (g_get_monotonic_time () - t1) / 1000.0, answered, passed);
-      self->store = live;
-      xd_store_free (ahead);
-    }
+  self->store = live;
+  read_ahead_done (ahead, "first scan", t0, t1);
 }
 
 gboolean
