@@ -3,10 +3,11 @@
  * The notifier against a notification server on a private D-Bus session bus
  * (a real dbus-daemon through GTestDBus). The server is ours, in this
  * process (tests/harness/xd-fake-notifications.c): it implements
- * org.freedesktop.Notifications with GDBus in a thread of its own
- * (libnotify's calls are synchronous, so it cannot share the main thread)
- * and records every Notify call, so the tests assert on exactly what a
- * desktop would have received. Underneath: a real xenstored with the demo
+ * org.freedesktop.Notifications with GDBus in a thread of its own and
+ * records every Notify call, so the tests assert on exactly what a desktop
+ * would have received. The notifier's calls are asynchronous: an event has
+ * been seen before its bubble goes out, so the tests run the main loop until
+ * the server has it. Underneath: a real xenstored with the demo
  * host, the engine watching it and the simulated toolstack.
  */
 #include "config.h"
@@ -54,7 +55,8 @@ typedef struct
   XdNotifier *notifier;
   GPtrArray *log; /* engine signals, after the notifier saw them */
   char *state_dir;
-  guint messages; /* g_message () calls of the notifier */
+  guint messages;     /* g_message () calls of the notifier */
+  char *last_message; /* the last of them */
 } Fixture;
 
 typedef struct
@@ -76,6 +78,8 @@ count_message_cb (const char *log_domain, GLogLevelFlags log_level, const char *
 
   g_test_message ("logged: %s", message);
   fx->messages++;
+  g_free (fx->last_message);
+  fx->last_message = g_strdup (message);
 }
 
 static void
@@ -131,6 +135,7 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
   g_ptr_array_unref (fx->log);
   g_free (fx->state_dir);
+  g_free (fx->last_message);
 }
 
 /* ---- driving it ---- */
@@ -146,6 +151,45 @@ static void
 settle (void)
 {
   xd_test_spin (200);
+}
+
+static guint
+notifications (Fixture *fx)
+{
+  return xd_fake_notifications_count (fx->server);
+}
+
+static guint
+messages (Fixture *fx)
+{
+  return fx->messages;
+}
+
+/* Runs the main loop until @count (fx) reaches @n. The server records calls
+ * in its own thread, which does not wake this one: polled. */
+static void
+spin_until (Fixture *fx, guint (*count) (Fixture *fx), guint n, const char *what)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+  while (count (fx) < n)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("timed out waiting for %u %s (%u so far)", n, what, count (fx));
+      xd_test_spin (10);
+    }
+}
+
+static void
+wait_notifications (Fixture *fx, guint n)
+{
+  spin_until (fx, notifications, n, "notifications");
+}
+
+static void
+wait_messages (Fixture *fx, guint n)
+{
+  spin_until (fx, messages, n, "log messages");
 }
 
 static void
@@ -209,6 +253,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
+  wait_notifications (fx, 1);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->app_name, ==, "Devices");
@@ -220,6 +265,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
 
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
+  wait_notifications (fx, 2);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
@@ -229,6 +275,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
   /* Another device has a bubble of its own; USB ports are shown with dots. */
   attach (fx, XD_CLASS_USB, "2-1_3", "vault");
   wait_for (fx, "device-changed 1/usb/2-1_3 holders=1");
+  wait_notifications (fx, 3);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
   g_assert_cmpstr (r->body, ==, "sys-usb:2-1.3 (Logitech USB Receiver) was attached to vault.");
@@ -237,6 +284,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
 
   detach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=0");
+  wait_notifications (fx, 4);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device detached");
   g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) was detached from work.");
@@ -244,6 +292,7 @@ test_lifecycle (Fixture *fx, gconstpointer data)
 
   unpublish (fx, "block", "sdb");
   wait_for (fx, "device-removed 1/block/sdb");
+  wait_notifications (fx, 5);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device removed");
   g_assert_cmpstr (r->body, ==, "sys-usb:sdb (Kingston DataTraveler) has been removed.");
@@ -278,6 +327,7 @@ test_command_line (Fixture *fx, gconstpointer data)
     g_error ("xen-device failed: %s", err);
 
   wait_for (fx, "device-changed 1/block/sda1 holders=0");
+  wait_notifications (fx, 1);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device detached");
@@ -294,16 +344,19 @@ test_availability_off (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
+  settle ();
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 0);
 
   /* Attaching and detaching are still told. */
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
+  wait_notifications (fx, 1);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
   detach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=0");
+  wait_notifications (fx, 2);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
 
   unpublish (fx, "block", "sdb");
@@ -319,6 +372,7 @@ test_escaped (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdc", "<b>x</b> & <a href=\"https://evil.example/\">click</a> 'me'");
   wait_for (fx, "device-added 1/block/sdc");
+  wait_notifications (fx, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->body, ==,
                    "sys-usb:sdc (&lt;b&gt;x&lt;/b&gt; &amp; &lt;a "
@@ -334,10 +388,12 @@ test_error (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
+  wait_notifications (fx, 1);
   device_id = last_record (fx)->id;
   g_assert_cmpint (last_record (fx)->urgency, !=, 2);
 
   xd_notifier_error (fx->notifier, "Error", "Attaching sys-usb:sdb to work failed: <timeout>");
+  wait_notifications (fx, 2);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 2);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Error");
@@ -350,12 +406,14 @@ test_error (Fixture *fx, gconstpointer data)
   /* The device's next event replaces its own bubble, not the error. */
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
+  wait_notifications (fx, 3);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device attached");
   g_assert_cmpuint (r->replaces_id, ==, device_id);
 
   /* And a second error does not replace the first. */
   xd_notifier_error (fx->notifier, "Error", "again");
+  wait_notifications (fx, 4);
   r = last_record (fx);
   g_assert_cmpuint (r->replaces_id, ==, 0);
   g_assert_cmpuint (r->id, !=, error_id);
@@ -369,18 +427,21 @@ test_no_server (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdb", "Kingston DataTraveler");
   wait_for (fx, "device-added 1/block/sdb");
+  wait_messages (fx, 1);
   g_assert_cmpuint (fx->messages, ==, 1);
 
   /* Logged once, not at every event; nothing crashes. */
   attach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=1");
   xd_notifier_error (fx->notifier, "Error", "nobody will see this");
+  settle ();
   g_assert_cmpuint (fx->messages, ==, 1);
 
   /* A server that turns up later gets the next event. */
   fx->server = server_start (NULL);
   detach (fx, XD_CLASS_BLOCK, "sdb", "work");
   wait_for (fx, "device-changed 1/block/sdb holders=0");
+  wait_notifications (fx, 1);
   g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "Device detached");
@@ -397,9 +458,97 @@ test_summary_only (Fixture *fx, gconstpointer data)
 
   publish (fx, "block", "sdc", "A & B");
   wait_for (fx, "device-added 1/block/sdc");
+  wait_notifications (fx, 1);
   r = last_record (fx);
   g_assert_cmpstr (r->summary, ==, "sys-usb:sdc (A & B) is available.");
   g_assert_cmpstr (r->body, ==, "");
+}
+
+/* A timer on the main loop, and the longest it went without running. */
+typedef struct
+{
+  gint64 last;
+  gint64 max_gap;
+} Ticker;
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  Ticker *ticker = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  ticker->max_gap = MAX (ticker->max_gap, now - ticker->last);
+  ticker->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The server holds each reply for 3 s. The main loop goes on meanwhile: a
+ * 100 ms timer never waits long (a synchronous Notify stopped the loop until
+ * the reply: this test failed against libnotify). The device's next bubble
+ * waits for the first one's id, to replace it rather than stack. */
+static void
+test_slow_server (Fixture *fx, gconstpointer data)
+{
+  const XdFakeNotification *r;
+  Ticker ticker = { g_get_monotonic_time (), 0 };
+  guint timer;
+
+  xd_fake_notifications_set_reply_delay (fx->server, 3000);
+  timer = g_timeout_add (100, tick_cb, &ticker);
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  wait_notifications (fx, 1);
+  /* The Notify is out and its reply still held. */
+  g_assert_cmpuint (xd_fake_notifications_held (fx->server), ==, 1);
+
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  g_assert_cmpuint (xd_fake_notifications_held (fx->server), ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
+
+  wait_notifications (fx, 2);
+  g_source_remove (timer);
+  tick_cb (&ticker);
+  g_test_message ("longest wait of the 100 ms timer: %" G_GINT64_FORMAT " ms",
+                  ticker.max_gap / 1000);
+  g_assert_cmpint (ticker.max_gap, <, G_TIME_SPAN_SECOND);
+
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  g_assert_cmpuint (r->replaces_id, !=, 0);
+  g_assert_cmpuint (r->replaces_id, ==, xd_fake_notifications_get (fx->server, 0)->id);
+  g_assert_cmpuint (fx->messages, ==, 0);
+}
+
+/* A server that never answers: after the notifier's timeout the bubble is
+ * logged as not shown, and the device's next one goes out (on its own: the
+ * first one's id never came). Disposal with that call in flight is safe:
+ * its callback runs later and finds no notifier. */
+static void
+test_hung_server (Fixture *fx, gconstpointer data)
+{
+  const XdFakeNotification *r;
+
+  xd_fake_notifications_set_reply_delay (fx->server, G_MAXUINT);
+  publish (fx, "block", "sdb", "Kingston DataTraveler");
+  wait_for (fx, "device-added 1/block/sdb");
+  wait_notifications (fx, 1);
+  attach (fx, XD_CLASS_BLOCK, "sdb", "work");
+  wait_for (fx, "device-changed 1/block/sdb holders=1");
+  g_assert_cmpuint (xd_fake_notifications_count (fx->server), ==, 1);
+
+  wait_messages (fx, 1);
+  g_assert_nonnull (strstr (fx->last_message,
+                            "Device available: sys-usb:sdb (Kingston DataTraveler) is available."));
+  wait_notifications (fx, 2);
+  r = last_record (fx);
+  g_assert_cmpstr (r->summary, ==, "Device attached");
+  g_assert_cmpuint (r->replaces_id, ==, 0);
+
+  g_clear_object (&fx->notifier);
+  settle ();
+  g_assert_cmpuint (fx->messages, ==, 1);
+  g_assert_cmpuint (xd_fake_notifications_held (fx->server), ==, 2);
 }
 
 int
@@ -422,6 +571,8 @@ main (int argc, char **argv)
   ADD ("/xd/notifier/error", &with_server, test_error);
   ADD ("/xd/notifier/no-server", &without_server, test_no_server);
   ADD ("/xd/notifier/summary-only", &summary_only, test_summary_only);
+  ADD ("/xd/notifier/slow-server", &with_server, test_slow_server);
+  ADD ("/xd/notifier/hung-server", &with_server, test_hung_server);
 #undef ADD
   status = g_test_run ();
 

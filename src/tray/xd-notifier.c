@@ -4,10 +4,13 @@
 #include "xd-notifier.h"
 
 #include <glib/gi18n.h>
-#include <libnotify/notify.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/xd-validate.h"
+
+typedef struct _Message Message;
+typedef struct _Bubble Bubble;
 
 /* One VM holding a device, remembered with its name so that a detach can
  * still name a VM that has stopped meanwhile. */
@@ -20,10 +23,17 @@ typedef struct
 /* What the notifier remembers of one device, by its engine key. */
 typedef struct
 {
-  char *label;                      /* "sys-usb:2-1.3 (Logitech USB Receiver)", not escaped */
-  GArray *holders;                  /* Holder, sorted by domid */
-  NotifyNotification *notification; /* the device's one bubble, or NULL */
+  char *label;     /* "sys-usb:2-1.3 (Logitech USB Receiver)", not escaped */
+  GArray *holders; /* Holder, sorted by domid */
+  Bubble *bubble;  /* the device's one bubble, or NULL */
 } Entry;
+
+/* What a callback may reach: the notifier, NULL once it is disposed. The
+ * callbacks of calls cancelled at disposal still run, later. */
+typedef struct
+{
+  XdNotifier *self;
+} Link;
 
 struct _XdNotifier
 {
@@ -33,13 +43,19 @@ struct _XdNotifier
   GSettings *settings; /* NULL: defaults */
   GHashTable *entries; /* device key -> Entry */
 
-  gboolean initted_here;   /* notify_init () was ours to undo */
-  gboolean server_missing; /* already logged; cleared by the next success */
+  Link *link;                /* the callbacks' way back here */
+  GCancellable *cancellable; /* every call; cancelled at disposal */
+  GDBusConnection *bus;      /* the session bus, NULL until it answered */
+  gboolean asking;           /* for the bus or the capabilities */
   gboolean caps_known;
-  GList *caps; /* char *, from notify_get_server_caps () */
+  gboolean has_body;       /* the server shows bodies */
+  GPtrArray *queued;       /* Bubble *, waiting for the capabilities */
+  gboolean server_missing; /* already logged; cleared by the next success */
 };
 
 G_DEFINE_TYPE (XdNotifier, xd_notifier, G_TYPE_OBJECT)
+
+static void bubble_release (gpointer bubble);
 
 static void
 entry_free (gpointer data)
@@ -48,7 +64,7 @@ entry_free (gpointer data)
 
   g_free (entry->label);
   g_array_unref (entry->holders);
-  g_clear_object (&entry->notification);
+  g_clear_pointer (&entry->bubble, bubble_release);
   g_free (entry);
 }
 
@@ -130,77 +146,321 @@ remember (XdNotifier *self, const XdDevice *device)
   return entry;
 }
 
-/* ---- talking to the notification server ---- */
+/* ---- talking to the notification server ----
+ *
+ * org.freedesktop.Notifications is called directly, asynchronously: the
+ * GTK main loop never blocks, and libnotify has no asynchronous show (nor
+ * capabilities), only calls that wait up to D-Bus's 25 s for a hung server. */
+
+#define NOTIFICATIONS_NAME "org.freedesktop.Notifications"
+#define NOTIFICATIONS_PATH "/org/freedesktop/Notifications"
+
+/* How long the server has to answer one call. A hung server costs a device
+ * this long before its next bubble goes out (without replacing the one the
+ * server may still show), not D-Bus's default 25 s. */
+#define CALL_TIMEOUT_MS 5000
+
+/* One Notify not sent yet. */
+struct _Message
+{
+  char *summary;
+  char *text;       /* plain text: escaped when sent */
+  const char *icon; /* static */
+  gboolean critical;
+};
+
+/* One bubble on the server: a device's (replaced at each event) or an
+ * error's (shown once). Reference-counted (g_rc_box): its entry and the call
+ * in flight share it, so that a removed device's last message still goes out
+ * replacing its bubble. */
+struct _Bubble
+{
+  guint id;           /* the server's, 0 until it answered */
+  gboolean in_flight; /* a Notify is out: the next waits for its id */
+  gboolean queued;    /* in XdNotifier.queued, waiting for the capabilities */
+  Message *pending;   /* the next message; a newer one replaces it */
+};
+
+/* One Notify in flight. */
+typedef struct
+{
+  Link *link;
+  Bubble *bubble;
+  Message *message;
+} Call;
+
+static void
+message_free (Message *message)
+{
+  g_free (message->summary);
+  g_free (message->text);
+  g_free (message);
+}
+
+static Message *
+message_new (const char *summary, const char *text, const char *icon, gboolean critical)
+{
+  Message *message = g_new0 (Message, 1);
+
+  message->summary = g_strdup (summary);
+  message->text = g_strdup (text);
+  message->icon = icon;
+  message->critical = critical;
+  return message;
+}
+
+static void
+bubble_clear (gpointer data)
+{
+  Bubble *bubble = data;
+
+  g_clear_pointer (&bubble->pending, message_free);
+}
+
+static void
+bubble_release (gpointer bubble)
+{
+  g_rc_box_release_full (bubble, bubble_clear);
+}
+
+static void
+call_free (Call *call)
+{
+  g_rc_box_release (call->link);
+  bubble_release (call->bubble);
+  message_free (call->message);
+  g_free (call);
+}
 
 static gboolean
-ensure_init (XdNotifier *self)
+is_timeout (const GError *error)
 {
-  if (notify_is_initted ())
-    return TRUE;
-  if (notify_init (_ ("Devices")))
-    {
-      self->initted_here = TRUE;
-      return TRUE;
-    }
-  if (!self->server_missing)
-    g_message ("Desktop notifications are unavailable: libnotify could not be initialised");
-  self->server_missing = TRUE;
-  return FALSE;
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT)
+         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT);
 }
 
-/* Asked once per server: notify_get_server_caps () warns when there is no
- * server at all, so the (silent) server information call goes first. */
 static void
-ensure_caps (XdNotifier *self)
+log_not_shown (const Message *message)
 {
-  if (self->caps_known || !notify_get_server_info (NULL, NULL, NULL, NULL))
-    return;
-  self->caps = notify_get_server_caps ();
-  self->caps_known = TRUE;
+  g_message ("The notification server did not answer within %d s; not shown: %s: %s",
+             CALL_TIMEOUT_MS / 1000, message->summary, message->text);
 }
 
-static gboolean
-server_has (XdNotifier *self, const char *cap)
-{
-  /* Until the server has answered, assume the common case. */
-  if (!self->caps_known)
-    return TRUE;
-  return g_list_find_custom (self->caps, cap, (GCompareFunc) strcmp) != NULL;
-}
-
-/* Shows @text (plain text) as the body of @notification. The body is always
- * escaped: a server may render markup, and descriptions come from VMs. A
- * server that shows no body at all gets the text as the summary, which is
- * never markup. */
+/* No server (or no session bus): logged once, until a notification is shown
+ * again. Whatever answers next may be another server, so its capabilities
+ * are asked anew. */
 static void
-show (XdNotifier *self, NotifyNotification *notification, const char *summary, const char *text,
-      const char *icon)
+lost_server (XdNotifier *self, const GError *error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *body = NULL;
-
-  if (!ensure_init (self))
-    return;
-  ensure_caps (self);
-  if (server_has (self, "body"))
-    {
-      body = g_markup_escape_text (text, -1);
-      notify_notification_update (notification, summary, body, icon);
-    }
-  else
-    notify_notification_update (notification, text[0] ? text : summary, NULL, icon);
-
-  if (notify_notification_show (notification, &error))
-    {
-      self->server_missing = FALSE;
-      return;
-    }
   if (!self->server_missing)
     g_message ("Desktop notifications are unavailable: %s", error->message);
   self->server_missing = TRUE;
-  /* Whatever answers next may be another server. */
-  g_list_free_full (g_steal_pointer (&self->caps), g_free);
   self->caps_known = FALSE;
+  if (self->bus != NULL && g_dbus_connection_is_closed (self->bus))
+    g_clear_object (&self->bus);
+}
+
+static void notified_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Sends @bubble's pending message. The body is always escaped: a server may
+ * render markup, and descriptions come from VMs. A server that shows no body
+ * at all gets the text as the summary, which is never markup. */
+static void
+send_pending (XdNotifier *self, Bubble *bubble)
+{
+  static const char *const no_actions[] = { NULL };
+  Message *message = g_steal_pointer (&bubble->pending);
+  const char *summary = message->summary;
+  g_autofree char *body = NULL;
+  GVariantBuilder hints;
+  Call *call;
+
+  if (self->has_body)
+    body = g_markup_escape_text (message->text, -1);
+  else if (message->text[0] != '\0')
+    summary = message->text;
+  g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
+  if (message->critical)
+    g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (2));
+  /* What libnotify sends too: servers find the application by it. */
+  g_variant_builder_add (&hints, "{sv}", "sender-pid", g_variant_new_int64 (getpid ()));
+
+  call = g_new0 (Call, 1);
+  call->link = g_rc_box_acquire (self->link);
+  call->bubble = g_rc_box_acquire (bubble);
+  call->message = message;
+  bubble->in_flight = TRUE;
+  g_dbus_connection_call (
+    self->bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH, NOTIFICATIONS_NAME, "Notify",
+    g_variant_new ("(susss^asa{sv}i)", _ ("Devices"), bubble->id, message->icon, summary,
+                   body ? body : "", no_actions, &hints, -1),
+    G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, self->cancellable, notified_cb,
+    call);
+}
+
+static void ask_caps (XdNotifier *self);
+
+/* Sends @bubble's pending message unless it must wait: for the answer to the
+ * bubble's previous Notify (whose id it replaces), or for the server's
+ * capabilities (which decide what goes in the body). */
+static void
+dispatch (XdNotifier *self, Bubble *bubble)
+{
+  if (bubble->pending == NULL || bubble->in_flight || bubble->queued)
+    return;
+  if (!self->caps_known)
+    {
+      bubble->queued = TRUE;
+      g_ptr_array_add (self->queued, g_rc_box_acquire (bubble));
+      ask_caps (self);
+      return;
+    }
+  send_pending (self, bubble);
+}
+
+/* @message goes out as @bubble's next. A message still waiting is dropped:
+ * the server would have replaced it at once. */
+static void
+post (XdNotifier *self, Bubble *bubble, Message *message)
+{
+  g_clear_pointer (&bubble->pending, message_free);
+  bubble->pending = message;
+  dispatch (self, bubble);
+}
+
+static void
+notified_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Call *call = user_data;
+  XdNotifier *self = call->link->self;
+  Bubble *bubble = call->bubble;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  bubble->in_flight = FALSE;
+  if (self == NULL)
+    ; /* disposed: the bubble goes with the call */
+  else if (reply != NULL)
+    {
+      g_variant_get (reply, "(u)", &bubble->id);
+      self->server_missing = FALSE;
+    }
+  /* The server may still show it, under an id never learned: the next
+   * message starts a bubble of its own rather than wait any longer. */
+  else if (is_timeout (error))
+    log_not_shown (call->message);
+  else
+    lost_server (self, error);
+
+  if (self != NULL)
+    dispatch (self, bubble);
+  call_free (call);
+}
+
+static void
+flush_queued (XdNotifier *self, gboolean send_them)
+{
+  g_autoptr (GPtrArray) queued = g_steal_pointer (&self->queued);
+
+  self->queued = g_ptr_array_new_with_free_func (bubble_release);
+  for (guint i = 0; i < queued->len; i++)
+    {
+      Bubble *bubble = queued->pdata[i];
+
+      bubble->queued = FALSE;
+      if (send_them)
+        dispatch (self, bubble);
+      else
+        g_clear_pointer (&bubble->pending, message_free);
+    }
+}
+
+/* The capabilities could not be had: what waited for them is dropped, as a
+ * synchronous call would have failed. */
+static void
+caps_failed (XdNotifier *self, const GError *error)
+{
+  self->asking = FALSE;
+  if (is_timeout (error))
+    for (guint i = 0; i < self->queued->len; i++)
+      {
+        const Bubble *bubble = self->queued->pdata[i];
+        if (bubble->pending != NULL)
+          log_not_shown (bubble->pending);
+      }
+  else
+    lost_server (self, error);
+  flush_queued (self, FALSE);
+}
+
+static void
+got_caps_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Link *link = user_data;
+  XdNotifier *self = link->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (self == NULL)
+    ;
+  else if (reply == NULL)
+    caps_failed (self, error);
+  else
+    {
+      g_autofree const char **caps = NULL;
+
+      g_variant_get (reply, "(^a&s)", &caps);
+      self->has_body = g_strv_contains (caps, "body");
+      self->caps_known = TRUE;
+      self->asking = FALSE;
+      flush_queued (self, TRUE);
+    }
+  g_rc_box_release (link);
+}
+
+static void
+get_caps (XdNotifier *self)
+{
+  g_dbus_connection_call (self->bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH, NOTIFICATIONS_NAME,
+                          "GetCapabilities", NULL, G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE,
+                          CALL_TIMEOUT_MS, self->cancellable, got_caps_cb,
+                          g_rc_box_acquire (self->link));
+}
+
+static void
+got_bus_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Link *link = user_data;
+  XdNotifier *self = link->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = g_bus_get_finish (result, &error);
+
+  if (self == NULL)
+    ;
+  else if (bus == NULL)
+    caps_failed (self, error);
+  else
+    {
+      self->bus = g_steal_pointer (&bus);
+      get_caps (self);
+    }
+  g_rc_box_release (link);
+}
+
+/* Asked once per server, the session bus first. */
+static void
+ask_caps (XdNotifier *self)
+{
+  if (self->asking)
+    return;
+  self->asking = TRUE;
+  if (self->bus == NULL)
+    g_bus_get (G_BUS_TYPE_SESSION, self->cancellable, got_bus_cb, g_rc_box_acquire (self->link));
+  else
+    get_caps (self);
 }
 
 /* The device's own bubble: each event replaces the previous one. */
@@ -208,9 +468,9 @@ static void
 show_for_device (XdNotifier *self, XdClassId klass, Entry *entry, const char *summary,
                  const char *text)
 {
-  if (entry->notification == NULL)
-    entry->notification = notify_notification_new (summary, NULL, NULL);
-  show (self, entry->notification, summary, text, class_icon (klass));
+  if (entry->bubble == NULL)
+    entry->bubble = g_rc_box_new0 (Bubble);
+  post (self, entry->bubble, message_new (summary, text, class_icon (klass), FALSE));
 }
 
 static gboolean
@@ -315,11 +575,17 @@ xd_notifier_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->engine, self);
   g_clear_object (&self->engine);
   g_clear_object (&self->settings);
-  /* The bubbles go before libnotify does. */
+  /* The calls in flight finish without us: their callbacks run later (the
+   * cancelled ones too) and then find no notifier. */
+  if (self->link != NULL)
+    self->link->self = NULL;
+  g_clear_pointer (&self->link, g_rc_box_release);
+  g_cancellable_cancel (self->cancellable);
   g_clear_pointer (&self->entries, g_hash_table_unref);
-  if (self->initted_here)
-    notify_uninit ();
-  self->initted_here = FALSE;
+  if (self->queued != NULL)
+    flush_queued (self, FALSE);
+  g_clear_pointer (&self->queued, g_ptr_array_unref);
+  g_clear_object (&self->bus);
 
   G_OBJECT_CLASS (xd_notifier_parent_class)->dispose (object);
 }
@@ -329,7 +595,7 @@ xd_notifier_finalize (GObject *object)
 {
   XdNotifier *self = XD_NOTIFIER (object);
 
-  g_list_free_full (self->caps, g_free);
+  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (xd_notifier_parent_class)->finalize (object);
 }
@@ -347,6 +613,10 @@ static void
 xd_notifier_init (XdNotifier *self)
 {
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
+  self->link = g_rc_box_new0 (Link);
+  self->link->self = self;
+  self->cancellable = g_cancellable_new ();
+  self->queued = g_ptr_array_new_with_free_func (bubble_release);
 }
 
 XdNotifier *
@@ -377,15 +647,14 @@ xd_notifier_new (XdEngine *engine, GSettings *settings)
 void
 xd_notifier_error (XdNotifier *self, const char *summary, const char *body)
 {
-  NotifyNotification *notification;
+  Bubble *bubble;
 
   g_return_if_fail (XD_IS_NOTIFIER (self));
   g_return_if_fail (summary != NULL && summary[0] != '\0');
 
   /* A notification of its own each time, so that no later event replaces
    * it. The server keeps showing it after our reference is gone. */
-  notification = notify_notification_new (summary, NULL, NULL);
-  notify_notification_set_urgency (notification, NOTIFY_URGENCY_CRITICAL);
-  show (self, notification, summary, body ? body : "", "dialog-error");
-  g_object_unref (notification);
+  bubble = g_rc_box_new0 (Bubble);
+  post (self, bubble, message_new (summary, body ? body : "", "dialog-error", TRUE));
+  bubble_release (bubble);
 }

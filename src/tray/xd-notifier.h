@@ -11,12 +11,16 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (XdNotifier, xd_notifier, XD, NOTIFIER, GObject)
 
 /*
- * Desktop notifications (libnotify) that observe the engine: a device
- * became available or was removed (not for devices present at start-up, and
- * only while the "notify-availability" setting is on), was attached or
- * detached. One notification per device, replaced rather than stacked;
- * errors get their own so that a later success does not hide them. Every
- * body is escaped. A missing notification server is logged, never fatal.
+ * Desktop notifications that observe the engine: a device became available
+ * or was removed (not for devices present at start-up, and only while the
+ * "notify-availability" setting is on), was attached or detached. One
+ * notification per device, replaced rather than stacked; errors get their
+ * own so that a later success does not hide them. Every body is escaped. A
+ * missing notification server is logged, never fatal.
+ *
+ * org.freedesktop.Notifications is called asynchronously, with a timeout of
+ * its own: a hung server never blocks the main loop. A server that does not
+ * answer in time is logged, naming what it was sent.
  *
  * @settings: the org.xendevices.Widget settings, or NULL for defaults.
  */

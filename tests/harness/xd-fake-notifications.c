@@ -16,7 +16,19 @@ struct _XdFakeNotifications
   gboolean ready;
   GPtrArray *records; /* XdFakeNotification *, under lock */
   guint last_id;
+  guint reply_delay_ms; /* under lock */
+  GPtrArray *held;      /* Held *, under lock */
 };
+
+/* A Notify reply held back: answered by its timeout source, or (held for
+ * ever) with an error when the server stops. */
+typedef struct
+{
+  XdFakeNotifications *server;
+  GDBusMethodInvocation *invocation;
+  guint id;
+  GSource *source; /* NULL: held until stop */
+} Held;
 
 const char *const xd_fake_notifications_default_caps[] = { "body", "body-markup", NULL };
 
@@ -29,6 +41,31 @@ record_free (gpointer data)
   g_free (r->summary);
   g_free (r->body);
   g_free (r);
+}
+
+static void
+held_free (Held *held)
+{
+  if (held->source != NULL)
+    {
+      g_source_destroy (held->source);
+      g_source_unref (held->source);
+    }
+  g_free (held);
+}
+
+static gboolean
+reply_held_cb (gpointer user_data)
+{
+  Held *held = user_data;
+  XdFakeNotifications *s = held->server;
+
+  g_mutex_lock (&s->lock);
+  g_ptr_array_remove_fast (s->held, held);
+  g_mutex_unlock (&s->lock);
+  g_dbus_method_invocation_return_value (held->invocation, g_variant_new ("(u)", held->id));
+  held_free (held);
+  return G_SOURCE_REMOVE;
 }
 
 static const char server_xml[] = "<node>"
@@ -75,16 +112,34 @@ server_method_call (GDBusConnection *connection, const char *sender, const char 
       XdFakeNotification *r = g_new0 (XdFakeNotification, 1);
       g_autoptr (GVariant) hints = NULL;
       guchar urgency;
+      Held *held = NULL;
 
       g_variant_get (parameters, "(susss^a&s@a{sv}i)", &r->app_name, &r->replaces_id, NULL,
                      &r->summary, &r->body, NULL, &hints, &r->expire_timeout);
       r->urgency = g_variant_lookup (hints, "urgency", "y", &urgency) ? urgency : -1;
+      /* Recorded and held under one lock: a test that sees the record also
+       * sees the reply held. */
       g_mutex_lock (&s->lock);
       r->id = r->replaces_id ? r->replaces_id : ++s->last_id;
       g_ptr_array_add (s->records, r);
+      if (s->reply_delay_ms > 0)
+        {
+          held = g_new0 (Held, 1);
+          held->server = s;
+          held->invocation = invocation;
+          held->id = r->id;
+          if (s->reply_delay_ms != G_MAXUINT)
+            {
+              held->source = g_timeout_source_new (s->reply_delay_ms);
+              g_source_set_callback (held->source, reply_held_cb, held, NULL);
+              g_source_attach (held->source, s->context);
+            }
+          g_ptr_array_add (s->held, held);
+        }
       g_cond_broadcast (&s->cond);
       g_mutex_unlock (&s->lock);
-      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", r->id));
+      if (held == NULL)
+        g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", r->id));
     }
   else if (strcmp (method_name, "GetCapabilities") == 0)
     g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", (char **) s->caps));
@@ -135,6 +190,18 @@ server_thread (gpointer user_data)
 
   g_main_loop_run (s->loop);
 
+  /* What is still held is answered now, before the connection goes. */
+  g_mutex_lock (&s->lock);
+  for (guint i = 0; i < s->held->len; i++)
+    {
+      Held *held = s->held->pdata[i];
+      g_dbus_method_invocation_return_dbus_error (
+        held->invocation, "org.freedesktop.DBus.Error.Failed", "The server stopped");
+      held_free (held);
+    }
+  g_ptr_array_set_size (s->held, 0);
+  g_mutex_unlock (&s->lock);
+
   g_dbus_connection_unregister_object (connection, registration);
   g_dbus_connection_close_sync (connection, NULL, NULL);
   g_main_context_pop_thread_default (s->context);
@@ -153,6 +220,7 @@ xd_fake_notifications_start (const char *bus_address, const char *const *caps)
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   s->records = g_ptr_array_new_with_free_func (record_free);
+  s->held = g_ptr_array_new ();
   s->thread = g_thread_new ("notification-server", server_thread, s);
   g_mutex_lock (&s->lock);
   while (!s->ready)
@@ -171,21 +239,28 @@ xd_fake_notifications_stop (XdFakeNotifications *s)
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
   g_ptr_array_unref (s->records);
+  g_ptr_array_unref (s->held);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);
   g_free (s->bus_address);
   g_free (s);
 }
 
-guint
-xd_fake_notifications_count (XdFakeNotifications *s)
+static guint
+locked_len (XdFakeNotifications *s, GPtrArray *array)
 {
   guint n;
 
   g_mutex_lock (&s->lock);
-  n = s->records->len;
+  n = array->len;
   g_mutex_unlock (&s->lock);
   return n;
+}
+
+guint
+xd_fake_notifications_count (XdFakeNotifications *s)
+{
+  return locked_len (s, s->records);
 }
 
 const XdFakeNotification *
@@ -222,4 +297,18 @@ xd_fake_notifications_wait_count (XdFakeNotifications *s, guint n, guint timeout
   reached = s->records->len >= n;
   g_mutex_unlock (&s->lock);
   return reached;
+}
+
+void
+xd_fake_notifications_set_reply_delay (XdFakeNotifications *s, guint delay_ms)
+{
+  g_mutex_lock (&s->lock);
+  s->reply_delay_ms = delay_ms;
+  g_mutex_unlock (&s->lock);
+}
+
+guint
+xd_fake_notifications_held (XdFakeNotifications *s)
+{
+  return locked_len (s, s->held);
 }

@@ -7,10 +7,12 @@ G_BEGIN_DECLS
 
 /*
  * A fake org.freedesktop.Notifications server for the dbus suite: it
- * implements the interface with GDBus in a thread of its own (libnotify's
- * calls are synchronous, so a server in the process under test cannot share
- * its main thread) and records every Notify call, so that tests assert on
- * exactly what a desktop would have received.
+ * implements the interface with GDBus in a thread of its own (so that it
+ * answers while the test's main thread waits, and so that a notifier that
+ * blocked its main loop on a call would still get an answer, late) and
+ * records every Notify call, so that tests assert on exactly what a desktop
+ * would have received. It can hold its Notify replies back, to play a slow
+ * or hung server.
  */
 typedef struct _XdFakeNotifications XdFakeNotifications;
 
@@ -47,5 +49,12 @@ const XdFakeNotification *xd_fake_notifications_last (XdFakeNotifications *self)
 /* Blocks (without running any main context) until at least @n calls were
  * received or @timeout_ms passed; returns whether they were. */
 gboolean xd_fake_notifications_wait_count (XdFakeNotifications *self, guint n, guint timeout_ms);
+
+/* From now on each Notify is recorded at once but answered @delay_ms later;
+ * G_MAXUINT: never (a hung server; stop then answers with an error). 0, the
+ * default: at once. Thread-safe. */
+void xd_fake_notifications_set_reply_delay (XdFakeNotifications *self, guint delay_ms);
+/* How many Notify replies are being held back (thread-safe). */
+guint xd_fake_notifications_held (XdFakeNotifications *self);
 
 G_END_DECLS
