@@ -977,7 +977,7 @@ main (int argc, char **argv)
         lines = g_strsplit (text, "\n", -1);
         for (guint i = 0; lines[i]; i++)
           {
-            const char *at = strstr (lines[i], "started: ");
+            const char *at = strstr (lines[i], "started (");
             if (at)
               g_print ("    widget: %s\n", at);
           }

@@ -174,10 +174,11 @@ start (XdApplication *self, GError **error)
 
   vms = xd_engine_get_vms (self->engine);
   devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
-  g_message ("started: icon shown %.0f ms after exec; %u VMs and %u devices read in %.1f ms and "
-             "their menu built in %.1f ms while GTK started (%.1f ms waited for after it)",
-             ms_since_exec (g_get_monotonic_time ()), vms->len, devices->len,
-             (self->loaded_at - self->load_started) / 1000.0,
+  g_message ("started (%s toolstack): icon shown %.0f ms after exec; %u VMs and %u devices read "
+             "in %.1f ms and their menu built in %.1f ms while GTK started (%.1f ms waited for "
+             "after it)",
+             xd_engine_get_toolstack (self->engine)->name, ms_since_exec (g_get_monotonic_time ()),
+             vms->len, devices->len, (self->loaded_at - self->load_started) / 1000.0,
              (self->built_at - self->loaded_at) / 1000.0, self->load_waited / 1000.0);
 
   self->settings = g_settings_new (XD_APPLICATION_ID);
