@@ -17,6 +17,9 @@
  *      time), from the commit's reply to the dbusmenu signal that carries
  *      the new label; and the same in process (an engine and an XdTrayMenu
  *      in this process, no panel): from the commit to the GtkLabel's text.
+ *   4. Peak RSS of both in an XEmbed tray (the panel without a
+ *      StatusNotifier host, as a Qubes dom0's Xfce panel): AppIndicator falls
+ *      back to a status icon and the widget builds its menu as GTK widgets.
  *
  * Run it with `meson test -C _build --benchmark widget -v`, or directly with
  * XD_XENSTORED_SHIM set.
@@ -250,10 +253,10 @@ typedef struct
 /* Starts scripts/run-desktop --serve and takes its environment into this
  * process (so that GTK and GDBus here, and every child, use that desktop). */
 static void
-desktop_start (Desktop *desktop)
+desktop_start (Desktop *desktop, const char *mode)
 {
   g_autoptr (GError) error = NULL;
-  const char *argv[] = { XD_RUN_DESKTOP, "--mode", "sni", "--serve", NULL };
+  const char *argv[] = { XD_RUN_DESKTOP, "--mode", mode, "--serve", NULL };
   g_auto (GStrv) envp = clean_environment ();
   int stdout_fd;
   FILE *out;
@@ -835,6 +838,35 @@ measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, doubl
   g_signal_handlers_disconnect_by_data (engine, &ip);
 }
 
+/* ---- 4. the status-icon fallback (XEmbed trays) ---- */
+
+#define XEMBED_RUNS 3
+#define XEMBED_SETTLE_US (3 * G_USEC_PER_SEC)
+
+/* Peak RSS (KiB) of @program in a desktop whose panel has no StatusNotifier
+ * host: AppIndicator falls back to a status icon, and the widget builds its
+ * menu as GTK widgets. Read once it has settled, 3 s after the start. */
+static gint64
+xembed_hwm_kib (Session *s, const Program *program)
+{
+  g_autofree char *log_name = g_strdup_printf ("%s-xembed.log", program->label);
+  g_autofree char *log_path = g_build_filename (s->log_dir, log_name, NULL);
+  g_autofree char *log = NULL;
+  GPid pid = spawn_program (s, program->path, log_name);
+  gint64 kib;
+
+  g_usleep (XEMBED_SETTLE_US);
+  check_alive (pid, program->label);
+  kib = proc_status_kib (pid, "VmHWM");
+  stop_program (pid);
+  if (program->is_widget
+      && (!g_file_get_contents (log_path, &log, NULL, NULL)
+          || !strstr (log, "no StatusNotifier host")))
+    g_error ("the widget did not fall back to a status icon; see %s", log_path);
+  g_unlink (log_path);
+  return kib;
+}
+
 /* ---- main ---- */
 
 static char **
@@ -879,6 +911,7 @@ main (int argc, char **argv)
   Program widget = { "widget", XD_WIDGET_PATH, TRUE, N_DEVICES };
   double dbus_lat[N_UPDATES], label_lat[N_UPDATES], signal_lat[N_UPDATES];
   double floor_ms, widget_ms, floor_hwm, widget_hwm, floor_hwm_open, widget_hwm_open, load_ms;
+  double xembed_floor_hwm, xembed_widget_hwm;
   double dbus_p99, label_p99, dbus_median, label_median, in_process_mib;
   gint64 start = g_get_monotonic_time ();
   guint n_block, n_usb, n_attached, tick;
@@ -911,7 +944,7 @@ main (int argc, char **argv)
   g_mkdir (state_dir, 0700);
   {
     gint64 t = g_get_monotonic_time ();
-    desktop_start (&desktop);
+    desktop_start (&desktop, "sni");
     g_print ("desktop: Xvfb %s, a private bus, xfce4-panel (sni mode), up in %.1f s; program "
              "logs in %s (removed unless it fails)\n",
              g_getenv ("DISPLAY"), xd_bench_ms_since (t) / 1000, tmp);
@@ -1011,6 +1044,27 @@ main (int argc, char **argv)
   g_object_unref (session.bus);
   desktop_stop (&desktop);
 
+  /* 4. The same two programs in an XEmbed tray. */
+  {
+    double f[XEMBED_RUNS], w[XEMBED_RUNS];
+
+    desktop_start (&desktop, "xembed");
+    g_strfreev (session.envp);
+    session.envp = child_environment (state_dir);
+    g_print ("\nstatus-icon fallback: xfce4-panel in xembed mode (no StatusNotifier host), peak "
+             "RSS %.0f s after the start\n",
+             XEMBED_SETTLE_US / (double) G_USEC_PER_SEC);
+    for (guint run = 0; run < XEMBED_RUNS; run++)
+      {
+        f[run] = xembed_hwm_kib (&session, &floor) / 1024.0;
+        w[run] = xembed_hwm_kib (&session, &widget) / 1024.0;
+        g_print ("  run %u: VmHWM widget %.1f MiB, floor %.1f MiB\n", run + 1, w[run], f[run]);
+      }
+    xembed_floor_hwm = xd_bench_median (f, XEMBED_RUNS);
+    xembed_widget_hwm = xd_bench_median (w, XEMBED_RUNS);
+    desktop_stop (&desktop);
+  }
+
   {
     g_autofree char *load = xd_bench_load_average ();
     g_print ("\nSummary (wall %.0f s, load average %s at end; %u VMs, %u devices)\n",
@@ -1025,6 +1079,11 @@ main (int argc, char **argv)
     widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open, TARGET_RSS_MIB,
     MAX (widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open) <= TARGET_RSS_MIB ? "met"
                                                                                      : "MISSED");
+  g_print ("  peak RSS, status-icon fallback  widget %.1f MiB vs floor %.1f MiB = +%.1f MiB  "
+           "(target <= +%.0f MiB)  %s\n",
+           xembed_widget_hwm, xembed_floor_hwm, xembed_widget_hwm - xembed_floor_hwm,
+           TARGET_RSS_MIB,
+           xembed_widget_hwm - xembed_floor_hwm <= TARGET_RSS_MIB ? "met" : "MISSED");
   g_print ("  menu update over D-Bus  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
            dbus_median, dbus_p99, TARGET_UPDATE_MS, dbus_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
   g_print ("  menu update in process  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
