@@ -367,10 +367,10 @@ edit (const char *dump_text, ...)
 }
 
 static GtkWidget *
-find_row (Fixture *fx, const char *prefix)
+find_row_in (XdTrayMenu *menu, const char *prefix)
 {
   g_autoptr (GList) children
-    = gtk_container_get_children (GTK_CONTAINER (xd_tray_menu_get_menu (fx->menu)));
+    = gtk_container_get_children (GTK_CONTAINER (xd_tray_menu_get_menu (menu)));
 
   for (GList *l = children; l; l = l->next)
     {
@@ -380,6 +380,12 @@ find_row (Fixture *fx, const char *prefix)
     }
   g_error ("no row starts with “%s”", prefix);
   return NULL;
+}
+
+static GtkWidget *
+find_row (Fixture *fx, const char *prefix)
+{
+  return find_row_in (fx->menu, prefix);
 }
 
 static GtkWidget *
@@ -804,11 +810,35 @@ lazy_dump (const char *dump_text, ...)
   return g_strdup (out->str);
 }
 
+/* Whether @row shows the arrow it draws while it has no GtkMenu. */
+static gboolean
+shows_own_arrow (GtkWidget *row)
+{
+  GtkWidget *box = gtk_bin_get_child (GTK_BIN (row));
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (box));
+
+  for (GList *l = children; l; l = l->next)
+    {
+      const char *icon = NULL;
+
+      if (!GTK_IS_IMAGE (l->data)
+          || gtk_image_get_storage_type (GTK_IMAGE (l->data)) != GTK_IMAGE_ICON_NAME)
+        continue;
+      gtk_image_get_icon_name (GTK_IMAGE (l->data), &icon, NULL);
+      if (g_strcmp0 (icon, "pan-end-symbolic") == 0)
+        return gtk_widget_get_visible (l->data);
+    }
+  return FALSE;
+}
+
+/* Empty, or not made yet (a row's GtkMenu is made when it is first
+ * needed). */
 static gboolean
 submenu_empty (Fixture *fx, const char *row_prefix)
 {
   GtkWidget *submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (find_row (fx, row_prefix)));
-  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (submenu));
+  g_autoptr (GList) children
+    = submenu ? gtk_container_get_children (GTK_CONTAINER (submenu)) : NULL;
 
   return children == NULL;
 }
@@ -845,6 +875,28 @@ test_lazy (Fixture *fx, gconstpointer data)
   engine_detach (fx, XD_CLASS_USB, "sys-usb", "2-1", "vault");
   wait_for (fx, "device-changed 1/usb/2-1 holders=0");
   assert_dump (fx, empty);
+
+  /* A row made lazy has no GtkMenu (a popup window of its own) until it is
+   * first selected; until then it draws an arrow of its own. */
+  {
+    g_autoptr (XdTrayMenu) fresh = xd_tray_menu_new (fx->engine);
+    GtkWidget *submenu;
+    g_autoptr (GList) vms = NULL;
+
+    xd_tray_menu_set_eager_limit (fresh, 41);
+    xd_tray_menu_flush (fresh);
+    row = find_row_in (fresh, "sys-usb:sda1 ");
+    g_assert_null (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row)));
+    g_assert_true (shows_own_arrow (row));
+    gtk_menu_item_select (GTK_MENU_ITEM (row));
+    submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (row));
+    g_assert_nonnull (submenu);
+    g_assert_false (shows_own_arrow (row));
+    gtk_menu_item_deselect (GTK_MENU_ITEM (row));
+    xd_tray_menu_flush (fresh);
+    vms = gtk_container_get_children (GTK_CONTAINER (submenu));
+    g_assert_cmpuint (g_list_length (vms), ==, 4); /* work (holder), personal, vault, untrusted */
+  }
 
   /* The pointer reaches a row: its submenu fills, the eject mark included. */
   row = find_row (fx, "sys-usb:sda1 ");

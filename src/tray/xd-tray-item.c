@@ -14,11 +14,13 @@ struct _XdTrayItem
   XdTrayItemFlags flags;
 
   /* GTK: the item (a GtkMenu for MENU), owned; its image and label; the
-   * GtkMenu of a SUBMENU entry. */
+   * GtkMenu of a SUBMENU entry, made when first needed, and until then the
+   * arrow that stands for GTK's. */
   GtkWidget *widget;
   GtkWidget *image;
   GtkWidget *label;
   GtkWidget *submenu;
+  GtkWidget *arrow;
   /* dbusmenu: the entry (the root for MENU), owned. */
   DbusmenuMenuitem *dbm;
 
@@ -34,6 +36,59 @@ struct _XdTrayItem
   gboolean blocked;
   gulong handler_ids[3];
 };
+
+/* ---- a menu item whose submenu is made when it is first selected ----
+ *
+ * A GtkMenu is a popup window of its own: a thousand rows' empty submenus
+ * cost 6.5 MiB and 45 ms to make. A row's is made when GTK selects the row
+ * (the pointer reaching it, or the keyboard), before GTK goes on to pop it
+ * up, or when entries are placed in it. Until then the row shows an arrow
+ * of its own, where GTK's would be. */
+
+static void ensure_submenu (XdTrayItem *item);
+
+#define XD_TYPE_LAZY_MENU_ITEM (xd_lazy_menu_item_get_type ())
+G_DECLARE_FINAL_TYPE (XdLazyMenuItem, xd_lazy_menu_item, XD, LAZY_MENU_ITEM, GtkMenuItem)
+
+struct _XdLazyMenuItem
+{
+  GtkMenuItem parent_instance;
+  XdTrayItem *item;
+};
+
+G_DEFINE_FINAL_TYPE (XdLazyMenuItem, xd_lazy_menu_item, GTK_TYPE_MENU_ITEM)
+
+static void
+xd_lazy_menu_item_select (GtkMenuItem *menu_item)
+{
+  XdLazyMenuItem *self = XD_LAZY_MENU_ITEM (menu_item);
+
+  if (self->item)
+    ensure_submenu (self->item);
+  GTK_MENU_ITEM_CLASS (xd_lazy_menu_item_parent_class)->select (menu_item);
+}
+
+static void
+xd_lazy_menu_item_class_init (XdLazyMenuItemClass *klass)
+{
+  GTK_MENU_ITEM_CLASS (klass)->select = xd_lazy_menu_item_select;
+}
+
+static void
+xd_lazy_menu_item_init (XdLazyMenuItem *self)
+{
+}
+
+static void
+ensure_submenu (XdTrayItem *item)
+{
+  if (item->submenu || !(item->flags & XD_TRAY_ITEM_SUBMENU))
+    return;
+  item->submenu = gtk_menu_new ();
+  gtk_menu_item_set_submenu (GTK_MENU_ITEM (item->widget), item->submenu);
+  if (item->arrow)
+    gtk_widget_hide (item->arrow);
+}
 
 /* ---- signals ---- */
 
@@ -105,7 +160,13 @@ new_gtk (XdTrayItem *item)
        * finds the image and the label inside. */
       GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
-      item->widget = gtk_menu_item_new ();
+      if (item->flags & XD_TRAY_ITEM_SUBMENU)
+        {
+          item->widget = g_object_new (XD_TYPE_LAZY_MENU_ITEM, NULL);
+          XD_LAZY_MENU_ITEM (item->widget)->item = item;
+        }
+      else
+        item->widget = gtk_menu_item_new ();
       item->image = gtk_image_new ();
       item->label = gtk_label_new (NULL);
       gtk_image_set_pixel_size (GTK_IMAGE (item->image), ICON_PIXELS);
@@ -113,6 +174,16 @@ new_gtk (XdTrayItem *item)
       gtk_label_set_xalign (GTK_LABEL (item->label), 0.0);
       gtk_container_add (GTK_CONTAINER (box), item->image);
       gtk_container_add (GTK_CONTAINER (box), item->label);
+      if (item->flags & XD_TRAY_ITEM_SUBMENU)
+        {
+          /* GTK's own (Adwaita: a 16 px pan-end icon, 10 px from the text). */
+          item->arrow = gtk_image_new_from_icon_name ("pan-end-symbolic", GTK_ICON_SIZE_MENU);
+          gtk_image_set_pixel_size (GTK_IMAGE (item->arrow), ICON_PIXELS);
+          gtk_widget_set_margin_start (item->arrow, 4);
+          gtk_widget_set_hexpand (item->label, TRUE);
+          gtk_widget_set_halign (item->arrow, GTK_ALIGN_END);
+          gtk_box_pack_end (GTK_BOX (box), item->arrow, FALSE, FALSE, 0);
+        }
       gtk_container_add (GTK_CONTAINER (item->widget), box);
     }
   else
@@ -122,11 +193,10 @@ new_gtk (XdTrayItem *item)
     }
   g_object_ref_sink (item->widget);
   gtk_widget_show_all (item->widget);
-  if (item->flags & XD_TRAY_ITEM_SUBMENU)
-    {
-      item->submenu = gtk_menu_new ();
-      gtk_menu_item_set_submenu (GTK_MENU_ITEM (item->widget), item->submenu);
-    }
+  /* A submenu entry without a class icon has no arrow of its own: its
+   * submenu is made now. */
+  if ((item->flags & XD_TRAY_ITEM_SUBMENU) && !item->arrow)
+    ensure_submenu (item);
   if (!(item->flags & XD_TRAY_ITEM_SEPARATOR))
     {
       item->handler_ids[0]
@@ -190,6 +260,8 @@ xd_tray_item_free (XdTrayItem *item)
       for (guint i = 0; i < G_N_ELEMENTS (item->handler_ids); i++)
         if (item->handler_ids[i])
           g_signal_handler_disconnect (item->widget, item->handler_ids[i]);
+      if (XD_IS_LAZY_MENU_ITEM (item->widget))
+        XD_LAZY_MENU_ITEM (item->widget)->item = NULL;
       gtk_widget_destroy (item->widget);
       g_object_unref (item->widget);
     }
@@ -338,6 +410,7 @@ xd_tray_item_block (XdTrayItem *item, gboolean blocked)
 static GtkMenuShell *
 gtk_shell (XdTrayItem *container)
 {
+  ensure_submenu (container);
   return GTK_MENU_SHELL (container->submenu ? container->submenu : container->widget);
 }
 
