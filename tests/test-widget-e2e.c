@@ -1033,6 +1033,15 @@ test_fallback (Fixture *fx, gconstpointer data)
   wait_until (fx, log_contains, "no StatusNotifier host: using a status icon",
               "the widget to fall back to a status icon");
   g_assert_null (fx->item_path);
+
+  /* A host that comes later draws the menu from then on: the widget, whose
+   * menu GTK drew meanwhile, exports every row again. */
+  watcher_start (fx);
+  connect_item (fx);
+  wait_until (fx, dump_has_line,
+              "item \"sys-usb:2-1.3 — Logitech USB Receiver\" submenu icon=media-removable",
+              "the menu, exported once a host came");
+  assert_layout (fx, demo_layout);
   widget_stop_cleanly (fx);
 }
 
