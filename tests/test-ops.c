@@ -746,6 +746,39 @@ read_until (int fd, GString *buffer, const char *text)
   read_until_count (fd, buffer, text, 1);
 }
 
+/* Reads two daemons' output until each says @text @times times; on a
+ * timeout both outputs are shown, so that a failure says what each did. */
+static void
+read_both_until_count (int fd_a, GString *out_a, int fd_b, GString *out_b, const char *text,
+                       guint times)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (count_in (out_a->str, text) < times || count_in (out_b->str, text) < times)
+    {
+      GPollFD fds[2] = { { fd_a, G_IO_IN, 0 }, { fd_b, G_IO_IN, 0 } };
+      GString *outs[2] = { out_a, out_b };
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for “%s” %u times; daemon A said:\n%s\ndaemon B said:\n%s",
+                 text, times, out_a->str, out_b->str);
+      if (g_poll (fds, 2, 100) <= 0)
+        continue;
+      for (guint i = 0; i < 2; i++)
+        {
+          char chunk[512];
+          ssize_t n;
+
+          if (!(fds[i].revents & (G_IO_IN | G_IO_HUP)))
+            continue;
+          n = read (fds[i].fd, chunk, sizeof chunk);
+          if (n <= 0)
+            g_error ("daemon %c ended before “%s”: %s", i ? 'B' : 'A', text, outs[i]->str);
+          g_string_append_len (outs[i], chunk, n);
+        }
+    }
+}
+
 static GPid
 spawn_daemon (int *stderr_fd)
 {
@@ -793,10 +826,9 @@ test_two_daemons (Fixture *fx, gconstpointer data)
       g_assert_cmpuint (count_children (fx, "/local/domain/0/backend/xd-mic/10"), ==, 1);
       /* Each daemon has done its part (one attached, the other found it
        * done) before banking stops again. */
-      read_until_count (fd_a, out_a, "attached sys-usb:sda2 to banking", round + 1);
-      read_until_count (fd_b, out_b, "attached sys-usb:sda2 to banking", round + 1);
-      read_until_count (fd_a, out_a, "attached dom0:mic to banking", round + 1);
-      read_until_count (fd_b, out_b, "attached dom0:mic to banking", round + 1);
+      read_both_until_count (fd_a, out_a, fd_b, out_b, "attached sys-usb:sda2 to banking",
+                             round + 1);
+      read_both_until_count (fd_a, out_a, fd_b, out_b, "attached dom0:mic to banking", round + 1);
       g_ptr_array_set_size (fx->log, 0);
       g_assert_true (xd_sim_host_remove_vm (fx->host, 10, &error));
       wait_for (fx, "vm-removed banking");
