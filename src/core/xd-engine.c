@@ -864,23 +864,29 @@ schedule_introduce_retry (XdEngine *self)
     = g_timeout_add (introduce_retry_ms[self->introduce_retry++], introduce_retry_cb, self);
 }
 
-/* A full resynchronisation, after a reconnect: every domain is read again
- * and compared with the model, so only real differences are signalled. */
-static XdStore *read_ahead_domains (XdEngine *self, GArray *domids);
-static void read_ahead_done (XdStore *ahead, const char *what, gint64 started, gint64 read);
+/* A scan served from a copy read ahead: the live store while the copy
+ * stands in for it, and when the copy was asked for and read. */
+typedef struct
+{
+  XdStore *live;
+  XdStore *copy;
+  gint64 started, read;
+} ReadAhead;
 
-/* Everything again, after xenstored came back: the store has put every
- * watch back before this runs, so the known domains' trees are read ahead
- * as at the first scan (a domain that appeared meanwhile is read by
- * sync_domains (), which puts its watches in first). */
+static void read_ahead_begin (XdEngine *self, GArray *domids, ReadAhead *ahead);
+static void read_ahead_end (XdEngine *self, ReadAhead *ahead, const char *what);
+
+/* A full resynchronisation, after a reconnect: every domain is read again
+ * and compared with the model, so only real differences are signalled. The
+ * store has put every watch back before this runs, so the known domains'
+ * trees are read ahead as at the first scan (a domain that appeared
+ * meanwhile is read by sync_domains (), which puts its watches in first). */
 static void
 resync_all (XdEngine *self)
 {
   g_autoptr (GList) known = NULL;
   g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
-  XdStore *live = self->store;
-  XdStore *ahead;
-  gint64 t0, t1;
+  ReadAhead ahead;
 
   self->stats.full_scans++;
   sync_domains (self);
@@ -890,11 +896,7 @@ resync_all (XdEngine *self)
       guint domid = GPOINTER_TO_UINT (l->data);
       g_array_append_val (domids, domid);
     }
-  t0 = g_get_monotonic_time ();
-  ahead = read_ahead_domains (self, domids);
-  t1 = g_get_monotonic_time ();
-  if (ahead)
-    self->store = ahead;
+  read_ahead_begin (self, domids, &ahead);
   for (GList *l = known; l; l = l->next)
     {
       guint domid = GPOINTER_TO_UINT (l->data);
@@ -907,8 +909,7 @@ resync_all (XdEngine *self)
           sync_backends (self, domid);
         }
     }
-  self->store = live;
-  read_ahead_done (ahead, "resynchronised", t0, t1);
+  read_ahead_end (self, &ahead, "resynchronised");
   release_stale_mics (self);
 }
 
@@ -1195,14 +1196,15 @@ read_ahead_names (void)
   return &names;
 }
 
-/* The trees a scan of @domids reads, read ahead in bulk where the store can
+/* Reads the trees a scan of @domids reads ahead in bulk where the store can
  * (one request in flight per round trip costs 65 µs here; the copy takes a
- * fraction of that per node), as a read-only store over the copy that
- * passes anything else to the live store; NULL where it cannot. Take it
+ * fraction of that per node), and puts a read-only store over the copy in
+ * the live store's place until read_ahead_end (): it passes anything else
+ * to the live store. Where the store cannot, the scan reads live. Call it
  * after the domains' watches are in place, so that a change made while the
  * copy is taken is reported and read again from the live store. */
-static XdStore *
-read_ahead_domains (XdEngine *self, GArray *domids)
+static void
+read_ahead_begin (XdEngine *self, GArray *domids, ReadAhead *ahead)
 {
   const ReadAheadNames *names = read_ahead_names ();
   /* The trees the scan reads, and how deep their values are:
@@ -1226,8 +1228,9 @@ read_ahead_domains (XdEngine *self, GArray *domids)
   g_autoptr (GArray) trees = g_array_new (FALSE, TRUE, sizeof (XdReadAheadTree));
   g_autoptr (GPtrArray) roots = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  XdStore *ahead;
 
+  ahead->live = self->store;
+  ahead->started = g_get_monotonic_time ();
   for (guint i = 0; i < domids->len; i++)
     for (guint t = 0; t < G_N_ELEMENTS (shapes); t++)
       {
@@ -1241,27 +1244,30 @@ read_ahead_domains (XdEngine *self, GArray *domids)
         memcpy (tree.only, shapes[t].only, sizeof tree.only);
         g_array_append_val (trees, tree);
       }
-  ahead = xd_store_read_ahead (self->store, (const XdReadAheadTree *) (gpointer) trees->data,
-                               trees->len, &error);
-  if (!ahead)
+  ahead->copy = xd_store_read_ahead (self->store, (const XdReadAheadTree *) (gpointer) trees->data,
+                                     trees->len, &error);
+  ahead->read = g_get_monotonic_time ();
+  if (ahead->copy)
+    self->store = ahead->copy;
+  else
     g_debug ("reading ahead: %s; reading one request at a time", error->message);
-  return ahead;
 }
 
-/* Logs what the copy answered, and frees it. */
+/* Puts the live store back, logs what the copy answered, and frees it. */
 static void
-read_ahead_done (XdStore *ahead, const char *what, gint64 started, gint64 read)
+read_ahead_end (XdEngine *self, ReadAhead *ahead, const char *what)
 {
   guint answered = 0, passed = 0;
 
-  if (!ahead)
+  self->store = ahead->live;
+  if (!ahead->copy)
     return;
-  xd_snapshot_store_get_counts (ahead, &answered, &passed);
+  xd_snapshot_store_get_counts (ahead->copy, &answered, &passed);
   g_debug ("%s: read ahead in %.1f ms, scanned in %.1f ms; %u reads answered from the copy, %u "
            "from xenstore",
-           what, (read - started) / 1000.0, (g_get_monotonic_time () - read) / 1000.0, answered,
-           passed);
-  xd_store_free (ahead);
+           what, (ahead->read - ahead->started) / 1000.0,
+           (g_get_monotonic_time () - ahead->read) / 1000.0, answered, passed);
+  g_clear_pointer (&ahead->copy, xd_store_free);
 }
 
 /* The first full scan of the domains in @listing. The watches go in first,
@@ -1270,9 +1276,7 @@ static void
 load_domains (XdEngine *self, char **listing)
 {
   g_autoptr (GArray) domids = g_array_new (FALSE, FALSE, sizeof (guint));
-  XdStore *live = self->store;
-  XdStore *ahead;
-  gint64 t0, t1;
+  ReadAhead ahead;
 
   for (guint i = 0; listing[i]; i++)
     {
@@ -1284,17 +1288,11 @@ load_domains (XdEngine *self, char **listing)
       g_hash_table_add (self->domains, GUINT_TO_POINTER (domid));
       domain_watches (self, domid, TRUE);
     }
-  t0 = g_get_monotonic_time ();
-  ahead = read_ahead_domains (self, domids);
-  t1 = g_get_monotonic_time ();
-
   /* Every path the scan reads is in the copy or passed to the live store. */
-  if (ahead)
-    self->store = ahead;
+  read_ahead_begin (self, domids, &ahead);
   for (guint i = 0; i < domids->len; i++)
     sync_name (self, g_array_index (domids, guint, i));
-  self->store = live;
-  read_ahead_done (ahead, "first scan", t0, t1);
+  read_ahead_end (self, &ahead, "first scan");
 }
 
 gboolean
