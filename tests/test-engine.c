@@ -594,6 +594,14 @@ test_read_ahead (void)
 
     g_assert_no_error (error);
     copy = xd_store_read_ahead (live, trees, G_N_ELEMENTS (trees), &error);
+    if (g_getenv ("XD_XS_NO_SOCKET"))
+      {
+        /* No socket: no copy, and the scans below read one at a time. */
+        g_assert_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE);
+        g_assert_null (copy);
+        g_clear_error (&error);
+        goto scans;
+      }
     g_assert_no_error (error);
     g_assert_nonnull (copy);
     if (!copy)
@@ -624,6 +632,7 @@ test_read_ahead (void)
     g_assert_cmpuint (passed, ==, 2);
   }
 
+scans:
   store = xd_xs_store_new (&error);
   g_assert_no_error (error);
   ahead = load_and_describe (store);
@@ -723,6 +732,118 @@ test_unreachable (void)
   g_rmdir (dir);
 }
 
+/* ---- the store's watch connection ---- */
+
+typedef struct
+{
+  GPtrArray *events; /* "path token" */
+  guint flushes;
+  gboolean in_request;
+  gboolean called_in_request;
+} WatchLog;
+
+static void
+watch_log_event (const char *path, const char *token, gpointer user_data)
+{
+  WatchLog *log = user_data;
+
+  if (log->in_request)
+    log->called_in_request = TRUE;
+  g_ptr_array_add (log->events, g_strdup_printf ("%s %s", path, token));
+}
+
+static void
+watch_log_flush (gpointer user_data)
+{
+  WatchLog *log = user_data;
+
+  if (log->in_request)
+    log->called_in_request = TRUE;
+  log->flushes++;
+}
+
+static const XdStoreListener watch_log_listener = {
+  .on_event = watch_log_event,
+  .on_flush = watch_log_flush,
+};
+
+/* Many watches asked at once; a read waits for them to be in place and
+ * never dispatches events itself; the echoes and a later change arrive
+ * through the main loop; a watch the daemon refuses is reported with its
+ * path. Run over the socket and, with XD_XS_NO_SOCKET, over libxenstore. */
+static void
+test_store_watches (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (XdTestXenstored) daemon = xd_test_xenstored_start (&error);
+  gboolean socket = g_getenv ("XD_XS_NO_SOCKET") == NULL;
+  WatchLog log = { g_ptr_array_new_with_free_func (g_free) };
+  XdStore *store, *writer;
+  g_autofree char *value = NULL;
+  gint64 deadline;
+
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (daemon);
+  store = xd_xs_store_new (&error);
+  g_assert_no_error (error);
+  writer = xd_xs_store_new_plain (&error);
+  g_assert_no_error (error);
+  xd_store_set_listener (store, &watch_log_listener, &log);
+  g_assert_true (xd_store_write (writer, XD_STORE_NO_TXN, "/test/value", "v", &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/test/w%u", i);
+      g_autofree char *token = g_strdup_printf ("t%u", i);
+      g_assert_true (xd_store_watch (store, path, token, &error));
+      g_assert_no_error (error);
+    }
+  /* Not a path: xenstored answers EINVAL. */
+  if (socket)
+    {
+      g_test_expect_message ("xd-xen", G_LOG_LEVEL_WARNING, "cannot watch bad path: EINVAL");
+      g_assert_true (xd_store_watch (store, "bad path", "bad", &error));
+      g_assert_no_error (error);
+    }
+  else
+    {
+      g_assert_false (xd_store_watch (store, "bad path", "bad", &error));
+      g_assert_error (error, XD_ERROR, XD_ERROR_FAILED);
+      g_clear_error (&error);
+    }
+
+  log.in_request = TRUE;
+  value = xd_store_read (store, "/test/value", NULL, &error);
+  log.in_request = FALSE;
+  g_assert_no_error (error);
+  g_assert_cmpstr (value, ==, "v");
+  g_test_assert_expected_messages ();
+  g_assert_false (log.called_in_request);
+
+  /* Every watch echoes once when it is registered. */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (log.events->len < 200 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (log.events->len, ==, 200);
+  g_assert_true (
+    g_ptr_array_find_with_equal_func (log.events, "/test/w199 t199", g_str_equal, NULL));
+  g_assert_cmpuint (log.flushes, >=, 1);
+
+  g_ptr_array_set_size (log.events, 0);
+  g_assert_true (xd_store_write (writer, XD_STORE_NO_TXN, "/test/w7", "x", &error));
+  g_assert_no_error (error);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (log.events->len < 1 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (log.events->len, ==, 1);
+  g_assert_cmpstr (log.events->pdata[0], ==, "/test/w7 t7");
+
+  xd_store_free (writer);
+  xd_store_free (store);
+  g_ptr_array_unref (log.events);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -743,5 +864,6 @@ main (int argc, char **argv)
   g_test_add_func ("/xd/engine/unreachable", test_unreachable);
   g_test_add_func ("/xd/engine/read-ahead", test_read_ahead);
   g_test_add_func ("/xd/engine/snapshot-lookup", test_snapshot_lookup);
+  g_test_add_func ("/xd/engine/store-watches", test_store_watches);
   return g_test_run ();
 }

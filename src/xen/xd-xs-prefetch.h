@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * with XD_ERROR_UNAVAILABLE where there is no socket (xenstored in a stub
  * domain) or the daemon stops answering; @n_requests counts what was sent.
  */
+/* A new connection to xenstored's socket (xs_daemon_socket ()): its fd, or
+ * -1 with XD_ERROR_UNAVAILABLE. */
+int xd_xs_connect_socket (GError **error);
+
 XdSnapshot *xd_xs_prefetch (const XdReadAheadTree *trees, guint n_trees, guint *n_requests,
                             GError **error);
 
