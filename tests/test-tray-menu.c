@@ -810,25 +810,15 @@ lazy_dump (const char *dump_text, ...)
   return g_strdup (out->str);
 }
 
-/* Whether @row shows the arrow it draws while it has no GtkMenu. */
+/* Whether @row draws its own arrow, as it does while it has no GtkMenu. */
 static gboolean
 shows_own_arrow (GtkWidget *row)
 {
-  GtkWidget *box = gtk_bin_get_child (GTK_BIN (row));
-  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (box));
+  gboolean draws = FALSE;
 
-  for (GList *l = children; l; l = l->next)
-    {
-      const char *icon = NULL;
-
-      if (!GTK_IS_IMAGE (l->data)
-          || gtk_image_get_storage_type (GTK_IMAGE (l->data)) != GTK_IMAGE_ICON_NAME)
-        continue;
-      gtk_image_get_icon_name (GTK_IMAGE (l->data), &icon, NULL);
-      if (g_strcmp0 (icon, "pan-end-symbolic") == 0)
-        return gtk_widget_get_visible (l->data);
-    }
-  return FALSE;
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (row), "draws-arrow"))
+    g_object_get (row, "draws-arrow", &draws, NULL);
+  return draws;
 }
 
 /* Empty, or not made yet (a row's GtkMenu is made when it is first
@@ -1095,6 +1085,96 @@ test_kits (Fixture *fx, gconstpointer data)
   assert_dbusmenu (fx, with_vm);
 }
 
+/* Pops @menu up at the top left of the screen from a click on a window of
+ * its own (*@window, to destroy), as GTK wants the event that opened a
+ * menu; returns that event (gdk_event_free ()). */
+static GdkEvent *
+popup_menu (GtkMenu *menu, GtkWidget **window)
+{
+  GdkRectangle rect = { 20, 20, 1, 1 };
+  GdkEvent *event;
+
+  *window = gtk_window_new (GTK_WINDOW_TOPLEVEL);
+  gtk_window_move (GTK_WINDOW (*window), 0, 0);
+  gtk_window_set_default_size (GTK_WINDOW (*window), 60, 60);
+  gtk_widget_show (*window);
+  while (!gtk_widget_get_mapped (*window))
+    g_main_context_iteration (NULL, TRUE);
+  xd_test_spin (100);
+  event = gdk_event_new (GDK_BUTTON_PRESS);
+  event->button.window = g_object_ref (gtk_widget_get_window (*window));
+  event->button.button = 1;
+  event->button.time = GDK_CURRENT_TIME;
+  gdk_event_set_device (
+    event, gdk_seat_get_pointer (gdk_display_get_default_seat (gdk_display_get_default ())));
+  gtk_menu_popup_at_rect (menu, gtk_widget_get_window (*window), &rect, GDK_GRAVITY_NORTH_WEST,
+                          GDK_GRAVITY_NORTH_WEST, event);
+  xd_test_spin (300);
+  return event;
+}
+
+/* The menu popped up, as on the screen. */
+static GdkPixbuf *
+shoot_menu (GtkMenu *menu)
+{
+  GtkWidget *window;
+  GdkWindow *popup;
+  GdkPixbuf *shot;
+  int x, y;
+
+  gdk_event_free (popup_menu (menu, &window));
+  xd_test_spin (100);
+  popup = gtk_widget_get_window (gtk_widget_get_toplevel (GTK_WIDGET (menu)));
+  gdk_window_get_origin (popup, &x, &y);
+  shot = gdk_pixbuf_get_from_window (gdk_get_default_root_window (), x, y,
+                                     gdk_window_get_width (popup), gdk_window_get_height (popup));
+  gtk_menu_popdown (menu);
+  gtk_widget_destroy (window);
+  xd_test_spin (100);
+  return shot;
+}
+
+/* A lazy row, which draws its own arrow until it has a GtkMenu, looks
+ * exactly like a row with one: the whole menu, pixel for pixel. */
+static void
+test_lazy_looks_eager (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (XdTrayMenu) lazy = xd_tray_menu_new (fx->engine);
+  g_autoptr (GdkPixbuf) eager_shot = NULL;
+  g_autoptr (GdkPixbuf) lazy_shot = NULL;
+  guint eager_len, lazy_len;
+  const guint8 *eager_pixels, *lazy_pixels;
+
+  xd_tray_menu_set_eager_limit (lazy, 1);
+  xd_tray_menu_flush (lazy);
+  g_assert_true (xd_tray_menu_is_lazy (lazy));
+  g_assert_false (xd_tray_menu_is_lazy (fx->menu));
+  g_assert_true (shows_own_arrow (find_row_in (lazy, "sys-usb:sda1 ")));
+
+  eager_shot = shoot_menu (xd_tray_menu_get_menu (fx->menu));
+  lazy_shot = shoot_menu (xd_tray_menu_get_menu (lazy));
+  g_assert_nonnull (eager_shot);
+  g_assert_nonnull (lazy_shot);
+  g_assert_cmpint (gdk_pixbuf_get_width (lazy_shot), ==, gdk_pixbuf_get_width (eager_shot));
+  g_assert_cmpint (gdk_pixbuf_get_height (lazy_shot), ==, gdk_pixbuf_get_height (eager_shot));
+  g_assert_cmpint (gdk_pixbuf_get_height (eager_shot), >, 100);
+  if (g_getenv ("XD_SCREENSHOT_DIR"))
+    {
+      g_autofree char *eager_path
+        = g_build_filename (g_getenv ("XD_SCREENSHOT_DIR"), "menu-eager.png", NULL);
+      g_autofree char *lazy_path
+        = g_build_filename (g_getenv ("XD_SCREENSHOT_DIR"), "menu-lazy.png", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (g_getenv ("XD_SCREENSHOT_DIR"), 0755), ==, 0);
+      g_assert_true (gdk_pixbuf_save (eager_shot, eager_path, "png", NULL, NULL));
+      g_assert_true (gdk_pixbuf_save (lazy_shot, lazy_path, "png", NULL, NULL));
+    }
+  eager_pixels = gdk_pixbuf_get_pixels_with_length (eager_shot, &eager_len);
+  lazy_pixels = gdk_pixbuf_get_pixels_with_length (lazy_shot, &lazy_len);
+  g_assert_cmpmem (lazy_pixels, lazy_len, eager_pixels, eager_len);
+  /* Still lazy: popping up made no GtkMenu. */
+  g_assert_true (shows_own_arrow (find_row_in (lazy, "sys-usb:sda1 ")));
+}
+
 /* Pops the menu up with sys-usb:sda1's submenu open and saves the screen. */
 static void
 test_screenshot (Fixture *fx, gconstpointer data)
@@ -1103,37 +1183,18 @@ test_screenshot (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GdkPixbuf) shot = NULL;
   g_autofree char *path = NULL;
-  GtkWidget *window = gtk_window_new (GTK_WINDOW_TOPLEVEL);
   GtkMenu *menu = xd_tray_menu_get_menu (fx->menu);
-  GdkRectangle rect = { 20, 20, 1, 1 };
   GdkEvent *event;
   GdkWindow *root = gdk_get_default_root_window ();
-  GtkWidget *row;
+  GtkWidget *window, *row;
 
   if (!dir)
     {
       g_test_skip ("XD_SCREENSHOT_DIR is not set");
-      gtk_widget_destroy (window);
       return;
     }
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  gtk_window_move (GTK_WINDOW (window), 0, 0);
-  gtk_window_set_default_size (GTK_WINDOW (window), 60, 60);
-  gtk_widget_show (window);
-  while (!gtk_widget_get_mapped (window))
-    g_main_context_iteration (NULL, TRUE);
-  xd_test_spin (100);
-
-  /* GTK wants the event that opened a menu; a click on the window. */
-  event = gdk_event_new (GDK_BUTTON_PRESS);
-  event->button.window = g_object_ref (gtk_widget_get_window (window));
-  event->button.button = 1;
-  event->button.time = GDK_CURRENT_TIME;
-  gdk_event_set_device (
-    event, gdk_seat_get_pointer (gdk_display_get_default_seat (gdk_display_get_default ())));
-  gtk_menu_popup_at_rect (menu, gtk_widget_get_window (window), &rect, GDK_GRAVITY_NORTH_WEST,
-                          GDK_GRAVITY_NORTH_WEST, event);
-  xd_test_spin (300);
+  event = popup_menu (menu, &window);
   /* The submenu too, as if the pointer rested on the row (GTK would open it
    * from a timeout, with no event to pass on, and warn). */
   row = find_row (fx, "sys-usb:sda1 ");
@@ -1184,6 +1245,7 @@ main (int argc, char **argv)
   ADD ("/xd/tray/refresh-never-operates", test_refresh_never_operates);
   ADD ("/xd/tray/lazy-submenus", test_lazy);
   ADD ("/xd/tray/kits", test_kits);
+  ADD ("/xd/tray/lazy-looks-eager", test_lazy_looks_eager);
   ADD ("/xd/tray/screenshot", test_screenshot);
 #undef ADD
   return g_test_run ();

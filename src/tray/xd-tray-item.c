@@ -14,13 +14,13 @@ struct _XdTrayItem
   XdTrayItemFlags flags;
 
   /* GTK: the item (a GtkMenu for MENU), owned; its image and label; the
-   * GtkMenu of a SUBMENU entry, made when first needed, and until then the
-   * arrow that stands for GTK's. */
+   * GtkMenu of a SUBMENU entry, made when first needed (until then the item
+   * draws the arrow that stands for GTK's). */
   GtkWidget *widget;
   GtkWidget *image;
   GtkWidget *label;
+  GtkWidget *box;
   GtkWidget *submenu;
-  GtkWidget *arrow;
   /* dbusmenu: the entry (the root for MENU), owned. */
   DbusmenuMenuitem *dbm;
 
@@ -42,8 +42,12 @@ struct _XdTrayItem
  * A GtkMenu is a popup window of its own: a thousand rows' empty submenus
  * cost 6.5 MiB and 45 ms to make. A row's is made when GTK selects the row
  * (the pointer reaching it, or the keyboard), before GTK goes on to pop it
- * up, or when entries are placed in it. Until then the row shows an arrow
- * of its own, where GTK's would be. */
+ * up, or when entries are placed in it. Until then the row draws an arrow
+ * of its own, where GTK's would be: GTK's icon, in the row's colours, at
+ * its place (Adwaita: 16 px, 10 px after the text). A widget per arrow would
+ * cost 1.2 MiB at a thousand rows. */
+
+#define ARROW_GAP 10
 
 static void ensure_submenu (XdTrayItem *item);
 
@@ -56,7 +60,66 @@ struct _XdLazyMenuItem
   XdTrayItem *item;
 };
 
+enum
+{
+  PROP_0,
+  PROP_DRAWS_ARROW,
+};
+
 G_DEFINE_FINAL_TYPE (XdLazyMenuItem, xd_lazy_menu_item, GTK_TYPE_MENU_ITEM)
+
+static gboolean
+draws_arrow (XdLazyMenuItem *self)
+{
+  return self->item && !self->item->submenu;
+}
+
+static gboolean
+xd_lazy_menu_item_draw (GtkWidget *widget, cairo_t *cr)
+{
+  XdLazyMenuItem *self = XD_LAZY_MENU_ITEM (widget);
+  gboolean rtl = gtk_widget_get_direction (widget) == GTK_TEXT_DIR_RTL;
+  GtkStyleContext *context = gtk_widget_get_style_context (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
+  g_autoptr (GtkIconInfo) info = NULL;
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  cairo_surface_t *surface;
+  GtkAllocation own, box;
+  double x, y;
+
+  GTK_WIDGET_CLASS (xd_lazy_menu_item_parent_class)->draw (widget, cr);
+  if (!draws_arrow (self) || !self->item->box)
+    return FALSE;
+  info = gtk_icon_theme_lookup_icon_for_scale (gtk_icon_theme_get_default (),
+                                               rtl ? "pan-start-symbolic" : "pan-end-symbolic",
+                                               ICON_PIXELS, scale, GTK_ICON_LOOKUP_FORCE_SIZE);
+  if (info)
+    pixbuf = gtk_icon_info_load_symbolic_for_context (info, context, NULL, NULL);
+  if (!pixbuf)
+    return FALSE;
+  /* In the margin the box keeps free for it (new_gtk ()). */
+  gtk_widget_get_allocation (widget, &own);
+  gtk_widget_get_allocation (self->item->box, &box);
+  x = rtl ? box.x - own.x - ARROW_GAP - ICON_PIXELS : box.x - own.x + box.width + ARROW_GAP;
+  y = (own.height - ICON_PIXELS) / 2; /* whole pixels, as GTK places its own */
+  surface = gdk_cairo_surface_create_from_pixbuf (pixbuf, scale, gtk_widget_get_window (widget));
+  gtk_render_icon_surface (context, cr, surface, x, y);
+  cairo_surface_destroy (surface);
+  return FALSE;
+}
+
+static void
+xd_lazy_menu_item_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_DRAWS_ARROW:
+      g_value_set_boolean (value, draws_arrow (XD_LAZY_MENU_ITEM (object)));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
 
 static void
 xd_lazy_menu_item_select (GtkMenuItem *menu_item)
@@ -71,7 +134,16 @@ xd_lazy_menu_item_select (GtkMenuItem *menu_item)
 static void
 xd_lazy_menu_item_class_init (XdLazyMenuItemClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = xd_lazy_menu_item_get_property;
+  GTK_WIDGET_CLASS (klass)->draw = xd_lazy_menu_item_draw;
   GTK_MENU_ITEM_CLASS (klass)->select = xd_lazy_menu_item_select;
+  /* For the tests. */
+  g_object_class_install_property (
+    object_class, PROP_DRAWS_ARROW,
+    g_param_spec_boolean ("draws-arrow", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
 
 static void
@@ -85,9 +157,10 @@ ensure_submenu (XdTrayItem *item)
   if (item->submenu || !(item->flags & XD_TRAY_ITEM_SUBMENU))
     return;
   item->submenu = gtk_menu_new ();
+  /* GTK draws its arrow from now on, in room of its own. */
+  if (item->box)
+    gtk_widget_set_margin_end (item->box, 0);
   gtk_menu_item_set_submenu (GTK_MENU_ITEM (item->widget), item->submenu);
-  if (item->arrow)
-    gtk_widget_hide (item->arrow);
 }
 
 /* ---- signals ---- */
@@ -159,6 +232,7 @@ new_gtk (XdTrayItem *item)
       /* A box rather than GtkImageMenuItem (deprecated): dbusmenu-gtk
        * finds the image and the label inside. */
       GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      gboolean lazy = (item->flags & XD_TRAY_ITEM_SUBMENU) != 0;
 
       if (item->flags & XD_TRAY_ITEM_SUBMENU)
         {
@@ -174,15 +248,12 @@ new_gtk (XdTrayItem *item)
       gtk_label_set_xalign (GTK_LABEL (item->label), 0.0);
       gtk_container_add (GTK_CONTAINER (box), item->image);
       gtk_container_add (GTK_CONTAINER (box), item->label);
-      if (item->flags & XD_TRAY_ITEM_SUBMENU)
+      if (lazy)
         {
-          /* GTK's own (Adwaita: a 16 px pan-end icon, 10 px from the text). */
-          item->arrow = gtk_image_new_from_icon_name ("pan-end-symbolic", GTK_ICON_SIZE_MENU);
-          gtk_image_set_pixel_size (GTK_IMAGE (item->arrow), ICON_PIXELS);
-          gtk_widget_set_margin_start (item->arrow, 4);
+          /* Room for the arrow the item draws (above). */
           gtk_widget_set_hexpand (item->label, TRUE);
-          gtk_widget_set_halign (item->arrow, GTK_ALIGN_END);
-          gtk_box_pack_end (GTK_BOX (box), item->arrow, FALSE, FALSE, 0);
+          gtk_widget_set_margin_end (box, ARROW_GAP + ICON_PIXELS);
+          item->box = box;
         }
       gtk_container_add (GTK_CONTAINER (item->widget), box);
     }
@@ -195,7 +266,7 @@ new_gtk (XdTrayItem *item)
   gtk_widget_show_all (item->widget);
   /* A submenu entry without a class icon has no arrow of its own: its
    * submenu is made now. */
-  if ((item->flags & XD_TRAY_ITEM_SUBMENU) && !item->arrow)
+  if ((item->flags & XD_TRAY_ITEM_SUBMENU) && !item->box)
     ensure_submenu (item);
   if (!(item->flags & XD_TRAY_ITEM_SEPARATOR))
     {
