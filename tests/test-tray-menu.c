@@ -1135,24 +1135,34 @@ shoot_menu (GtkMenu *menu)
 }
 
 /* A lazy row, which draws its own arrow until it has a GtkMenu, looks
- * exactly like a row with one: the whole menu, pixel for pixel. */
+ * exactly like a row with one: the whole menu, pixel for pixel, left to
+ * right and right to left (@data: the GtkTextDirection). */
 static void
 test_lazy_looks_eager (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (XdTrayMenu) lazy = xd_tray_menu_new (fx->engine);
+  GtkTextDirection direction = GPOINTER_TO_INT (data);
+  const char *suffix = direction == GTK_TEXT_DIR_RTL ? "-rtl" : "";
+  g_autoptr (XdTrayMenu) eager = NULL;
+  g_autoptr (XdTrayMenu) lazy = NULL;
   g_autoptr (GdkPixbuf) eager_shot = NULL;
   g_autoptr (GdkPixbuf) lazy_shot = NULL;
   guint eager_len, lazy_len;
   const guint8 *eager_pixels, *lazy_pixels;
 
+  /* Widgets take the default direction when they are made. */
+  gtk_widget_set_default_direction (direction);
+  eager = xd_tray_menu_new (fx->engine);
+  lazy = xd_tray_menu_new (fx->engine);
   xd_tray_menu_set_eager_limit (lazy, 1);
+  xd_tray_menu_flush (eager);
   xd_tray_menu_flush (lazy);
   g_assert_true (xd_tray_menu_is_lazy (lazy));
-  g_assert_false (xd_tray_menu_is_lazy (fx->menu));
+  g_assert_false (xd_tray_menu_is_lazy (eager));
   g_assert_true (shows_own_arrow (find_row_in (lazy, "sys-usb:sda1 ")));
 
-  eager_shot = shoot_menu (xd_tray_menu_get_menu (fx->menu));
+  eager_shot = shoot_menu (xd_tray_menu_get_menu (eager));
   lazy_shot = shoot_menu (xd_tray_menu_get_menu (lazy));
+  gtk_widget_set_default_direction (GTK_TEXT_DIR_LTR);
   g_assert_nonnull (eager_shot);
   g_assert_nonnull (lazy_shot);
   g_assert_cmpint (gdk_pixbuf_get_width (lazy_shot), ==, gdk_pixbuf_get_width (eager_shot));
@@ -1160,11 +1170,13 @@ test_lazy_looks_eager (Fixture *fx, gconstpointer data)
   g_assert_cmpint (gdk_pixbuf_get_height (eager_shot), >, 100);
   if (g_getenv ("XD_SCREENSHOT_DIR"))
     {
-      g_autofree char *eager_path
-        = g_build_filename (g_getenv ("XD_SCREENSHOT_DIR"), "menu-eager.png", NULL);
-      g_autofree char *lazy_path
-        = g_build_filename (g_getenv ("XD_SCREENSHOT_DIR"), "menu-lazy.png", NULL);
-      g_assert_cmpint (g_mkdir_with_parents (g_getenv ("XD_SCREENSHOT_DIR"), 0755), ==, 0);
+      const char *dir = g_getenv ("XD_SCREENSHOT_DIR");
+      g_autofree char *eager_name = g_strdup_printf ("menu-eager%s.png", suffix);
+      g_autofree char *lazy_name = g_strdup_printf ("menu-lazy%s.png", suffix);
+      g_autofree char *eager_path = g_build_filename (dir, eager_name, NULL);
+      g_autofree char *lazy_path = g_build_filename (dir, lazy_name, NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
       g_assert_true (gdk_pixbuf_save (eager_shot, eager_path, "png", NULL, NULL));
       g_assert_true (gdk_pixbuf_save (lazy_shot, lazy_path, "png", NULL, NULL));
     }
@@ -1245,7 +1257,10 @@ main (int argc, char **argv)
   ADD ("/xd/tray/refresh-never-operates", test_refresh_never_operates);
   ADD ("/xd/tray/lazy-submenus", test_lazy);
   ADD ("/xd/tray/kits", test_kits);
-  ADD ("/xd/tray/lazy-looks-eager", test_lazy_looks_eager);
+  g_test_add ("/xd/tray/lazy-looks-eager", Fixture, GINT_TO_POINTER (GTK_TEXT_DIR_LTR),
+              fixture_setup, test_lazy_looks_eager, fixture_teardown);
+  g_test_add ("/xd/tray/lazy-looks-eager-rtl", Fixture, GINT_TO_POINTER (GTK_TEXT_DIR_RTL),
+              fixture_setup, test_lazy_looks_eager, fixture_teardown);
   ADD ("/xd/tray/screenshot", test_screenshot);
 #undef ADD
   return g_test_run ();

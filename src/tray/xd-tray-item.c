@@ -91,16 +91,26 @@ xd_lazy_menu_item_draw (GtkWidget *widget, cairo_t *cr)
   if (!draws_arrow (self) || !self->item->box)
     return FALSE;
   info = gtk_icon_theme_lookup_icon_for_scale (gtk_icon_theme_get_default (),
-                                               rtl ? "pan-start-symbolic" : "pan-end-symbolic",
+                                               rtl ? "pan-end-symbolic-rtl" : "pan-end-symbolic",
                                                ICON_PIXELS, scale, GTK_ICON_LOOKUP_FORCE_SIZE);
   if (info)
     pixbuf = gtk_icon_info_load_symbolic_for_context (info, context, NULL, NULL);
   if (!pixbuf)
     return FALSE;
-  /* In the margin the box keeps free for it (new_gtk ()). */
+  /* In the margin the box keeps free for it (new_gtk ()). Right to left,
+   * GTK 3.24 draws its arrow over the item's padding, at its very edge
+   * (tray-menu's lazy-looks-eager-rtl compares the two). */
   gtk_widget_get_allocation (widget, &own);
   gtk_widget_get_allocation (self->item->box, &box);
-  x = rtl ? box.x - own.x - ARROW_GAP - ICON_PIXELS : box.x - own.x + box.width + ARROW_GAP;
+  if (rtl)
+    {
+      GtkBorder padding;
+
+      gtk_style_context_get_padding (context, gtk_style_context_get_state (context), &padding);
+      x = box.x - own.x - ARROW_GAP - ICON_PIXELS - padding.left;
+    }
+  else
+    x = box.x - own.x + box.width + ARROW_GAP;
   y = (own.height - ICON_PIXELS) / 2; /* whole pixels, as GTK places its own */
   surface = gdk_cairo_surface_create_from_pixbuf (pixbuf, scale, gtk_widget_get_window (widget));
   gtk_render_icon_surface (context, cr, surface, x, y);
