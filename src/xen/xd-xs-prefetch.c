@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <xen/io/xs_wire.h>
 #include <xenstore.h>
 #include <xenstore_lib.h>
 
@@ -151,39 +150,49 @@ handle_reply (Prefetch *p, Request *request, guint32 type, const char *payload, 
   }
 }
 
-/* Takes every complete reply off the front of @conn's input. */
-static gboolean
-handle_input (Prefetch *p, Connection *conn, GError **error)
+gboolean
+xd_xs_take_messages (GByteArray *in, XdXsMessageFunc func, gpointer user_data, GError **error)
 {
   gsize offset = 0;
 
-  while (conn->in->len - offset >= sizeof (struct xsd_sockmsg))
+  while (in->len - offset >= sizeof (struct xsd_sockmsg))
     {
       struct xsd_sockmsg header;
-      Request *request;
 
-      memcpy (&header, conn->in->data + offset, sizeof header);
+      memcpy (&header, in->data + offset, sizeof header);
       if (header.len > (guint32) XENSTORE_PAYLOAD_MAX)
         {
-          g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE, "xenstored sent a reply of %u bytes",
-                       header.len);
+          g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE,
+                       "xenstored sent a message of %u bytes", header.len);
           return FALSE;
         }
-      if (conn->in->len - offset - sizeof header < header.len)
+      if (in->len - offset - sizeof header < header.len)
         break;
-      request = g_hash_table_lookup (conn->inflight, GUINT_TO_POINTER (header.req_id));
-      if (request)
-        {
-          g_hash_table_steal (conn->inflight, GUINT_TO_POINTER (header.req_id));
-          p->inflight--;
-          handle_reply (p, request, header.type,
-                        (const char *) conn->in->data + offset + sizeof header, header.len);
-          request_free (request);
-        }
+      func (&header, (const char *) in->data + offset + sizeof header, user_data);
       offset += sizeof header + header.len;
     }
-  g_byte_array_remove_range (conn->in, 0, (guint) offset);
+  g_byte_array_remove_range (in, 0, (guint) offset);
   return TRUE;
+}
+
+typedef struct
+{
+  Prefetch *p;
+  Connection *conn;
+} Input;
+
+static void
+take_reply (const struct xsd_sockmsg *header, const char *payload, gpointer user_data)
+{
+  Input *input = user_data;
+  Request *request = g_hash_table_lookup (input->conn->inflight, GUINT_TO_POINTER (header->req_id));
+
+  if (!request)
+    return;
+  g_hash_table_steal (input->conn->inflight, GUINT_TO_POINTER (header->req_id));
+  input->p->inflight--;
+  handle_reply (input->p, request, header->type, payload, header->len);
+  request_free (request);
 }
 
 /* Sends what is queued and takes in what has come, on every connection. */
@@ -235,8 +244,10 @@ pump (Prefetch *p, GError **error)
             goto io_error;
           if (n > 0)
             {
+              Input input = { p, conn };
+
               g_byte_array_append (conn->in, buf, (guint) n);
-              if (!handle_input (p, conn, error))
+              if (!xd_xs_take_messages (conn->in, take_reply, &input, error))
                 return FALSE;
             }
         }

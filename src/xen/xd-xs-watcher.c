@@ -5,11 +5,9 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xen/io/xs_wire.h>
 
 #include "core/xd-error.h"
 #include "xd-xs-prefetch.h"
@@ -169,8 +167,9 @@ payload_string (const char *payload, guint32 len, gsize *offset)
 }
 
 static void
-handle_message (XdXsWatcher *self, const struct xsd_sockmsg *header, const char *payload)
+handle_message (const struct xsd_sockmsg *header, const char *payload, gpointer user_data)
 {
+  XdXsWatcher *self = user_data;
   Request *request;
 
   if (header->type == XS_WATCH_EVENT)
@@ -209,28 +208,6 @@ handle_message (XdXsWatcher *self, const struct xsd_sockmsg *header, const char 
   g_hash_table_remove (self->requests, GUINT_TO_POINTER (header->req_id));
 }
 
-/* Takes every whole message off the front of the input. */
-static gboolean
-parse (XdXsWatcher *self, GError **error)
-{
-  gsize offset = 0;
-
-  while (self->in->len - offset >= sizeof (struct xsd_sockmsg))
-    {
-      struct xsd_sockmsg header;
-
-      memcpy (&header, self->in->data + offset, sizeof header);
-      if (header.len > XENSTORE_PAYLOAD_MAX)
-        return set_lost (error, "a message longer than the protocol allows");
-      if (self->in->len - offset - sizeof header < header.len)
-        break;
-      handle_message (self, &header, (const char *) self->in->data + offset + sizeof header);
-      offset += sizeof header + header.len;
-    }
-  g_byte_array_remove_range (self->in, 0, (guint) offset);
-  return TRUE;
-}
-
 gboolean
 xd_xs_watcher_receive (XdXsWatcher *self, GError **error)
 {
@@ -251,7 +228,7 @@ xd_xs_watcher_receive (XdXsWatcher *self, GError **error)
           return set_lost (error, g_strerror (errno));
         }
       g_byte_array_append (self->in, buf, (guint) n);
-      if (!parse (self, error))
+      if (!xd_xs_take_messages (self->in, handle_message, self, error))
         return FALSE;
       if ((gsize) n < sizeof buf)
         return TRUE;
