@@ -299,6 +299,104 @@ desktop_stop (Desktop *desktop)
   g_spawn_close_pid (desktop->pid);
 }
 
+/* ---- where the CPU time of a start goes ---- */
+
+/* Every thread's time on a CPU so far (ns, from /proc/PID/task/TID/schedstat),
+ * keyed "process/thread". */
+static GHashTable *
+cpu_snapshot (void)
+{
+  GHashTable *times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GDir) procs = g_dir_open ("/proc", 0, NULL);
+  const char *pid;
+
+  while (procs && (pid = g_dir_read_name (procs)))
+    {
+      g_autofree char *task_dir = NULL;
+      g_autofree char *comm_path = NULL;
+      g_autofree char *process = NULL;
+      g_autoptr (GDir) tasks = NULL;
+      const char *tid;
+
+      if (!g_ascii_isdigit (pid[0]))
+        continue;
+      task_dir = g_build_filename ("/proc", pid, "task", NULL);
+      comm_path = g_build_filename ("/proc", pid, "comm", NULL);
+      if (!g_file_get_contents (comm_path, &process, NULL, NULL)
+          || !(tasks = g_dir_open (task_dir, 0, NULL)))
+        continue;
+      g_strchomp (process);
+      /* Kernel workers rename themselves as they go: noise here. */
+      if (g_str_has_prefix (process, "kworker"))
+        continue;
+      while ((tid = g_dir_read_name (tasks)))
+        {
+          g_autofree char *stat_path = g_build_filename (task_dir, tid, "schedstat", NULL);
+          g_autofree char *thread_path = g_build_filename (task_dir, tid, "comm", NULL);
+          g_autofree char *stat = NULL;
+          g_autofree char *thread = NULL;
+          guint64 ns;
+          char *key;
+          gpointer old;
+
+          if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
+              || !g_file_get_contents (thread_path, &thread, NULL, NULL))
+            continue;
+          g_strchomp (thread);
+          ns = g_ascii_strtoull (stat, NULL, 10);
+          key = g_strdup_printf ("%s/%s", process, thread);
+          old = g_hash_table_lookup (times, key);
+          g_hash_table_insert (times, key, GSIZE_TO_POINTER (GPOINTER_TO_SIZE (old) + ns));
+        }
+    }
+  return times;
+}
+
+static int
+compare_cpu (gconstpointer a, gconstpointer b)
+{
+  const double *x = *(const double *const *) a, *y = *(const double *const *) b;
+  return (*y > *x) - (*y < *x);
+}
+
+/* Prints the threads that ran for more than 1 ms between @before and @after.
+ * A thread that ended in between (the widget's loader) is not there: the
+ * widget logs its loader's own time. */
+static void
+print_cpu (const char *label, GHashTable *before, GHashTable *after)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) line = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer key, value;
+  double total = 0;
+
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      double ms
+        = (GPOINTER_TO_SIZE (value) - GPOINTER_TO_SIZE (g_hash_table_lookup (before, key))) / 1e6;
+      double *row;
+
+      if (ms < 1.0)
+        continue;
+      row = g_malloc (sizeof (double) + sizeof (char *));
+      row[0] = ms;
+      memcpy (row + 1, &key, sizeof (char *));
+      g_ptr_array_add (rows, row);
+      total += ms;
+    }
+  g_ptr_array_sort (rows, compare_cpu);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      double *row = g_ptr_array_index (rows, i);
+      const char *name;
+      memcpy (&name, row + 1, sizeof (char *));
+      g_string_append_printf (line, "%s%s %.1f", i ? ", " : "", name, row[0]);
+    }
+  g_print ("    %s: CPU ms from exec to populated, %.0f in all: %s\n", label, total, line->str);
+}
+
 /* ---- a tray program and its menu over D-Bus ---- */
 
 typedef struct
@@ -558,6 +656,8 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
   g_autofree char *log_name = g_strdup_printf ("%s.log", program->label);
   gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_US;
   gint64 start, populated_at = 0, next_poll;
+  g_autoptr (GHashTable) cpu_before = NULL;
+  g_autoptr (GHashTable) cpu_after = NULL;
   guint layout_sub, rows = 0;
   GPid pid;
 
@@ -576,6 +676,7 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
     s->bus, NULL, "com.canonical.dbusmenu", "LayoutUpdated", NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
     layout_updated_cb, s, NULL);
 
+  cpu_before = cpu_snapshot ();
   start = g_get_monotonic_time ();
   pid = spawn_program (s, program->path, log_name);
   while (!s->registered)
@@ -594,6 +695,7 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
               && rows >= program->expected_rows)
             {
               populated_at = g_get_monotonic_time ();
+              cpu_after = cpu_snapshot ();
               break;
             }
         }
@@ -616,6 +718,7 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
                program->label, run + 1, program->registered_ms[run], program->startup_ms[run],
                program->hwm_start_kib[run] / 1024.0, program->hwm_open_kib[run] / 1024.0,
                program->exported_items);
+      print_cpu (program->label, cpu_before, cpu_after);
     }
   if (keep)
     return pid;

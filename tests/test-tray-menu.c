@@ -13,8 +13,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include <libdbusmenu-glib/menuitem.h>
-
 #include "core/xd-engine.h"
 #include "core/xd-error.h"
 #include "harness/xd-test-util.h"
@@ -957,31 +955,30 @@ test_lazy (Fixture *fx, gconstpointer data)
 
 /* The dbusmenu tree in the GTK dump's format (dbusmenu has no bold). */
 static void
-dump_dbusmenu (GString *out, DbusmenuMenuitem *parent, guint depth)
+dump_dbusmenu (GString *out, XdMenuNode *parent, guint depth)
 {
-  for (GList *l = dbusmenu_menuitem_get_children (parent); l; l = l->next)
+  for (guint n = 0; n < xd_menu_node_get_n_children (parent); n++)
     {
-      DbusmenuMenuitem *mi = l->data;
-      const char *icon = dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_ICON_NAME);
+      XdMenuNode *node = xd_menu_node_get_child (parent, n);
+      const char *icon = xd_menu_node_get_icon (node);
 
-      if (!dbusmenu_menuitem_property_get_bool (mi, DBUSMENU_MENUITEM_PROP_VISIBLE))
+      g_assert_true (xd_menu_node_get_parent (node) == parent);
+      if (!xd_menu_node_get_visible (node))
         continue;
       for (guint i = 0; i < depth; i++)
         g_string_append (out, "  ");
-      if (g_strcmp0 (dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_TYPE), "separator")
-          == 0)
+      if (xd_menu_node_get_kind (node) == XD_MENU_NODE_SEPARATOR)
         {
           g_string_append (out, "separator\n");
           continue;
         }
-      g_string_append_printf (out, "item \"%s\"",
-                              dbusmenu_menuitem_property_get (mi, DBUSMENU_MENUITEM_PROP_LABEL));
-      if (!dbusmenu_menuitem_property_get_bool (mi, DBUSMENU_MENUITEM_PROP_ENABLED))
+      g_string_append_printf (out, "item \"%s\"", xd_menu_node_get_label (node));
+      if (!xd_menu_node_get_enabled (node))
         g_string_append (out, " insensitive");
       if (icon)
         g_string_append_printf (out, " icon=%s", icon);
       g_string_append_c (out, '\n');
-      dump_dbusmenu (out, mi, depth + 1);
+      dump_dbusmenu (out, node, depth + 1);
     }
 }
 
@@ -992,14 +989,16 @@ without_bold (const char *dump_text)
   return g_strjoinv ("", parts);
 }
 
-static DbusmenuMenuitem *
-find_dbusmenu_entry (DbusmenuMenuitem *parent, const char *prefix)
+static XdMenuNode *
+find_dbusmenu_entry (XdMenuNode *parent, const char *prefix)
 {
-  for (GList *l = dbusmenu_menuitem_get_children (parent); l; l = l->next)
+  for (guint i = 0; i < xd_menu_node_get_n_children (parent); i++)
     {
-      const char *label = dbusmenu_menuitem_property_get (l->data, DBUSMENU_MENUITEM_PROP_LABEL);
+      XdMenuNode *node = xd_menu_node_get_child (parent, i);
+      const char *label = xd_menu_node_get_label (node);
+
       if (label && g_str_has_prefix (label, prefix))
-        return l->data;
+        return node;
     }
   g_error ("no entry starts with “%s”", prefix);
   return NULL;
@@ -1026,21 +1025,19 @@ test_kits (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *attached = NULL;
   g_autofree char *with_vm = NULL;
-  DbusmenuMenuitem *root, *row, *vm;
+  XdMenuNode *root, *row, *vm;
 
   xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
   g_assert_cmpint (xd_tray_menu_get_kit (fx->menu), ==, XD_TRAY_KIT_DBUSMENU);
   assert_dbusmenu (fx, demo_dump);
   root = xd_tray_menu_get_dbusmenu_root (fx->menu);
-  g_assert_cmpstr (dbusmenu_menuitem_property_get (root, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY), ==,
-                   "submenu");
+  g_assert_cmpint (xd_menu_node_get_kind (root), ==, XD_MENU_NODE_SUBMENU);
 
   /* A click on "personal" under sys-usb:sda2. */
   row = find_dbusmenu_entry (root, "sys-usb:sda2 ");
-  g_assert_cmpstr (dbusmenu_menuitem_property_get (row, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY), ==,
-                   "submenu");
+  g_assert_cmpint (xd_menu_node_get_kind (row), ==, XD_MENU_NODE_SUBMENU);
   vm = find_dbusmenu_entry (row, "personal");
-  dbusmenu_menuitem_handle_event (vm, DBUSMENU_MENUITEM_EVENT_ACTIVATED, NULL, 0);
+  xd_menu_node_activate (vm);
   wait_finished (fx, "attach sys-usb:sda2 personal ok");
   wait_for (fx, "device-changed 1/block/sda2 holders=1");
   attached

@@ -8,6 +8,90 @@
 
 #define ICON_NAME "xen-devices"
 
+/* ---- the path AppIndicator gives as its menu's ----
+ *
+ * AppIndicator's "Menu" is the "dbus-object" of its dbusmenu server, which it
+ * makes unless it is given one. This one overrides that property: libdbusmenu
+ * never sees a path, so it never exports itself, and the property names the
+ * path where the XdMenuExport serves the menu. */
+
+typedef struct
+{
+  DbusmenuServer parent_instance;
+  char *path;
+} XdPathServer;
+
+typedef struct
+{
+  DbusmenuServerClass parent_class;
+} XdPathServerClass;
+
+enum
+{
+  PROP_0,
+  PROP_DBUS_OBJECT,
+};
+
+static GType xd_path_server_get_type (void);
+G_DEFINE_TYPE (XdPathServer, xd_path_server, DBUSMENU_TYPE_SERVER)
+
+static void
+xd_path_server_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  XdPathServer *self = (XdPathServer *) object;
+
+  switch (prop_id)
+    {
+    case PROP_DBUS_OBJECT:
+      g_free (self->path);
+      self->path = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+xd_path_server_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  XdPathServer *self = (XdPathServer *) object;
+
+  switch (prop_id)
+    {
+    case PROP_DBUS_OBJECT:
+      g_value_set_string (value, self->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+xd_path_server_finalize (GObject *object)
+{
+  g_free (((XdPathServer *) object)->path);
+  G_OBJECT_CLASS (xd_path_server_parent_class)->finalize (object);
+}
+
+static void
+xd_path_server_class_init (XdPathServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->set_property = xd_path_server_set_property;
+  object_class->get_property = xd_path_server_get_property;
+  object_class->finalize = xd_path_server_finalize;
+  g_object_class_override_property (object_class, PROP_DBUS_OBJECT,
+                                    DBUSMENU_SERVER_PROP_DBUS_OBJECT);
+}
+
+static void
+xd_path_server_init (XdPathServer *self)
+{
+}
+
+/* ---- the indicator ---- */
+
 struct _XdIndicator
 {
   AppIndicator parent_instance;
@@ -15,6 +99,7 @@ struct _XdIndicator
   GtkStatusIcon *status_icon; /* the fallback's, not owned */
   GtkMenu *placeholder;       /* what AppIndicator is given */
   GtkMenu *fallback_menu;     /* what the status icon pops up */
+  XdMenuExport *export;       /* what a panel reads; NULL without a bus */
 };
 
 enum
@@ -110,15 +195,12 @@ xd_indicator_unfallback (AppIndicator *indicator, GtkStatusIcon *status_icon)
 }
 
 void
-xd_indicator_set_menu_root (XdIndicator *self, DbusmenuMenuitem *root)
+xd_indicator_set_menu_root (XdIndicator *self, XdMenuNode *root)
 {
-  DbusmenuServer *server = NULL;
-
   g_return_if_fail (XD_IS_INDICATOR (self));
-  g_object_get (self, "dbus-menu-server", &server, NULL);
-  g_return_if_fail (server != NULL);
-  dbusmenu_server_set_root (server, root);
-  g_object_unref (server);
+
+  if (self->export)
+    xd_menu_export_set_root (self->export, root);
 }
 
 void
@@ -154,6 +236,27 @@ xd_indicator_new (void)
   /* Installed icons come from the theme; a build tree points here. */
   if (g_getenv ("XD_ICON_THEME_PATH"))
     app_indicator_set_icon_theme_path (APP_INDICATOR (self), g_getenv ("XD_ICON_THEME_PATH"));
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+    g_autofree char *id = NULL;
+    g_autofree char *path = NULL;
+    GObject *server;
+
+    /* Below AppIndicator's own item path, where its server would be. */
+    g_object_get (self, "id", &id, NULL);
+    g_strcanon (id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", '_');
+    path = g_strdup_printf ("/org/ayatana/NotificationItem/%s/Menu", id);
+    if (bus)
+      self->export = xd_menu_export_new (bus, path, &error);
+    if (!self->export)
+      g_message ("the menu cannot be exported (%s): it shows only in a status icon",
+                 error->message);
+    server
+      = g_object_new (xd_path_server_get_type (), DBUSMENU_SERVER_PROP_DBUS_OBJECT, path, NULL);
+    g_object_set (self, "dbus-menu-server", server, NULL);
+    g_object_unref (server);
+  }
   self->placeholder = g_object_ref_sink (GTK_MENU (gtk_menu_new ()));
   app_indicator_set_menu (APP_INDICATOR (self), self->placeholder);
   app_indicator_set_status (APP_INDICATOR (self), APP_INDICATOR_STATUS_ACTIVE);
@@ -169,6 +272,7 @@ xd_indicator_finalize (GObject *object)
   g_free (self->summary);
   g_clear_object (&self->fallback_menu);
   g_clear_object (&self->placeholder);
+  g_clear_object (&self->export);
   G_OBJECT_CLASS (xd_indicator_parent_class)->finalize (object);
 }
 

@@ -3,7 +3,8 @@
 
 #include <gtk/gtk.h>
 #include <libayatana-appindicator/app-indicator.h>
-#include <libdbusmenu-glib/menuitem.h>
+
+#include "xd-menu-export.h"
 
 G_BEGIN_DECLS
 
@@ -30,11 +31,13 @@ G_DECLARE_FINAL_TYPE (XdIndicator, xd_indicator, XD, INDICATOR, AppIndicator)
  *     owner hands over the menu for the new mode.
  *
  * AppIndicator only exports a GtkMenu, mirrored into dbusmenu by
- * dbusmenu-gtk (four widgets and a mirror per entry); it is given an empty
- * one, and the dbusmenu server it made gets the real tree as its root.
+ * dbusmenu-gtk (four widgets and a mirror per entry), through libdbusmenu's
+ * server (an object per entry). It is given an empty GtkMenu, and a server
+ * that only names the path where an XdMenuExport serves the real tree.
  */
 XdIndicator *xd_indicator_new (void);
-void xd_indicator_set_menu_root (XdIndicator *self, DbusmenuMenuitem *root);
+/* The tree a panel is given; NULL for an empty menu. */
+void xd_indicator_set_menu_root (XdIndicator *self, XdMenuNode *root);
 void xd_indicator_set_fallback_menu (XdIndicator *self, GtkMenu *menu);
 /* The title, the icon's accessible description and, in the fallback, the
  * tooltip: "Devices: 7 devices, 2 attached". */

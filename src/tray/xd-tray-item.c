@@ -22,7 +22,7 @@ struct _XdTrayItem
   GtkWidget *box;
   GtkWidget *submenu;
   /* dbusmenu: the entry (the root for MENU), owned. */
-  DbusmenuMenuitem *dbm;
+  XdMenuNode *node;
 
   char *text;
   gboolean bold;
@@ -34,7 +34,7 @@ struct _XdTrayItem
   XdTrayItemCallback wanted;
   gpointer user_data;
   gboolean blocked;
-  gulong handler_ids[3];
+  gulong handler_ids[2];
 };
 
 /* ---- a menu item whose submenu is made when it is first selected ----
@@ -200,29 +200,19 @@ gtk_select_cb (GtkMenuItem *widget, gpointer user_data)
   run (item, item->wanted);
 }
 
+/* A click, on an entry without a submenu. */
 static void
-dbm_activated_cb (DbusmenuMenuitem *dbm, guint timestamp, gpointer user_data)
+node_activated_cb (XdMenuNode *node, gpointer user_data)
 {
-  XdTrayItem *item = user_data;
-
-  run (item, (item->flags & XD_TRAY_ITEM_SUBMENU) ? item->wanted : item->activated);
+  run (user_data, ((XdTrayItem *) user_data)->activated);
 }
 
-static gboolean
-dbm_about_to_show_cb (DbusmenuMenuitem *dbm, gpointer user_data)
+/* The entry's submenu is about to be shown (AboutToShow, "opened", or a
+ * click on the entry, as dbusmenu-gtk sends when it opens it). */
+static void
+node_wanted_cb (XdMenuNode *node, gpointer user_data)
 {
   run (user_data, ((XdTrayItem *) user_data)->wanted);
-  return TRUE;
-}
-
-/* Some panels say a submenu "opened" instead of asking AboutToShow first. */
-static gboolean
-dbm_event_cb (DbusmenuMenuitem *dbm, const char *name, GVariant *value, guint timestamp,
-              gpointer user_data)
-{
-  if (g_strcmp0 (name, DBUSMENU_MENUITEM_EVENT_OPENED) == 0)
-    run (user_data, ((XdTrayItem *) user_data)->wanted);
-  return FALSE; /* dbusmenu's own handling goes on */
 }
 
 /* ---- construction ---- */
@@ -291,28 +281,16 @@ new_gtk (XdTrayItem *item)
 static void
 new_dbusmenu (XdTrayItem *item)
 {
-  item->dbm = dbusmenu_menuitem_new ();
-  if (item->flags & XD_TRAY_ITEM_SEPARATOR)
-    {
-      dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_TYPE, "separator");
-      return;
-    }
   /* A panel shows a submenu for an entry that says it has one, children or
    * not yet; it asks for them with AboutToShow. */
-  if (item->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU))
-    dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_CHILD_DISPLAY,
-                                    DBUSMENU_MENUITEM_CHILD_DISPLAY_SUBMENU);
-  if (item->flags & XD_TRAY_ITEM_MENU)
-    return;
-  item->handler_ids[0] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ITEM_ACTIVATED,
-                                           G_CALLBACK (dbm_activated_cb), item);
-  if (item->flags & XD_TRAY_ITEM_SUBMENU)
-    {
-      item->handler_ids[1] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_ABOUT_TO_SHOW,
-                                               G_CALLBACK (dbm_about_to_show_cb), item);
-      item->handler_ids[2] = g_signal_connect (item->dbm, DBUSMENU_MENUITEM_SIGNAL_EVENT,
-                                               G_CALLBACK (dbm_event_cb), item);
-    }
+  if (item->flags & XD_TRAY_ITEM_SEPARATOR)
+    item->node = xd_menu_node_new (XD_MENU_NODE_SEPARATOR);
+  else if (item->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU))
+    item->node = xd_menu_node_new (XD_MENU_NODE_SUBMENU);
+  else
+    item->node = xd_menu_node_new (XD_MENU_NODE_STANDARD);
+  if (!(item->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SEPARATOR)))
+    xd_menu_node_set_callbacks (item->node, node_activated_cb, node_wanted_cb, item);
 }
 
 XdTrayItem *
@@ -347,16 +325,7 @@ xd_tray_item_free (XdTrayItem *item)
       g_object_unref (item->widget);
     }
   else
-    {
-      DbusmenuMenuitem *parent = dbusmenu_menuitem_get_parent (item->dbm);
-
-      for (guint i = 0; i < G_N_ELEMENTS (item->handler_ids); i++)
-        if (item->handler_ids[i])
-          g_signal_handler_disconnect (item->dbm, item->handler_ids[i]);
-      if (parent)
-        dbusmenu_menuitem_child_delete (parent, item->dbm);
-      g_object_unref (item->dbm);
-    }
+    xd_menu_node_free (item->node);
   g_free (item->text);
   g_free (item);
 }
@@ -410,7 +379,7 @@ xd_tray_item_set_text (XdTrayItem *item, const char *text, gboolean bold)
   else
     {
       g_autofree char *label = dbusmenu_label (text);
-      dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_LABEL, label);
+      xd_menu_node_set_label (item->node, label);
     }
 }
 
@@ -435,10 +404,8 @@ xd_tray_item_set_icon (XdTrayItem *item, const char *icon_name)
       else
         gtk_image_clear (GTK_IMAGE (item->image));
     }
-  else if (icon_name)
-    dbusmenu_menuitem_property_set (item->dbm, DBUSMENU_MENUITEM_PROP_ICON_NAME, icon_name);
   else
-    dbusmenu_menuitem_property_remove (item->dbm, DBUSMENU_MENUITEM_PROP_ICON_NAME);
+    xd_menu_node_set_icon (item->node, icon_name);
 }
 
 void
@@ -450,7 +417,7 @@ xd_tray_item_set_sensitive (XdTrayItem *item, gboolean sensitive)
   if (item->kit == XD_TRAY_KIT_GTK)
     gtk_widget_set_sensitive (item->widget, sensitive);
   else
-    dbusmenu_menuitem_property_set_bool (item->dbm, DBUSMENU_MENUITEM_PROP_ENABLED, sensitive);
+    xd_menu_node_set_enabled (item->node, sensitive);
 }
 
 gboolean
@@ -468,7 +435,7 @@ xd_tray_item_set_visible (XdTrayItem *item, gboolean visible)
   if (item->kit == XD_TRAY_KIT_GTK)
     gtk_widget_set_visible (item->widget, visible);
   else
-    dbusmenu_menuitem_property_set_bool (item->dbm, DBUSMENU_MENUITEM_PROP_VISIBLE, visible);
+    xd_menu_node_set_visible (item->node, visible);
 }
 
 void
@@ -531,24 +498,20 @@ place_gtk (XdTrayItem *container, guint base, XdTrayItem *const *children, guint
 static void
 place_dbusmenu (XdTrayItem *container, guint base, XdTrayItem *const *children, guint n_children)
 {
-  DbusmenuMenuitem *parent = container->dbm;
-  GList *l = g_list_nth (dbusmenu_menuitem_get_children (parent), base);
+  XdMenuNode *parent = container->node;
 
   for (guint i = 0; i < n_children; i++)
     {
-      DbusmenuMenuitem *child = children[i]->dbm;
+      XdMenuNode *child = children[i]->node;
+      guint position = base + i;
 
-      if (l && l->data == child)
-        {
-          l = l->next;
-          continue;
-        }
-      /* The list is the item's own: inserting before l, or moving another
-       * child here, leaves l on the next child. */
-      if (dbusmenu_menuitem_get_parent (child) == NULL)
-        dbusmenu_menuitem_child_add_position (parent, child, base + i);
+      if (position < xd_menu_node_get_n_children (parent)
+          && xd_menu_node_get_child (parent, position) == child)
+        continue;
+      if (xd_menu_node_get_parent (child) == NULL)
+        xd_menu_node_insert (parent, child, position);
       else
-        dbusmenu_menuitem_child_reorder (parent, child, base + i);
+        xd_menu_node_move (parent, child, position);
     }
 }
 
@@ -571,7 +534,7 @@ xd_tray_item_position (XdTrayItem *container, XdTrayItem *child)
       g_autoptr (GList) list = gtk_container_get_children (GTK_CONTAINER (gtk_shell (container)));
       return g_list_index (list, child->widget);
     }
-  return g_list_index (dbusmenu_menuitem_get_children (container->dbm), child->dbm);
+  return xd_menu_node_index (container->node, child->node);
 }
 
 gboolean
@@ -586,8 +549,8 @@ xd_tray_item_get_widget (XdTrayItem *item)
   return item->widget;
 }
 
-DbusmenuMenuitem *
-xd_tray_item_get_dbusmenu (XdTrayItem *item)
+XdMenuNode *
+xd_tray_item_get_node (XdTrayItem *item)
 {
-  return item->dbm;
+  return item->node;
 }

@@ -2,7 +2,8 @@
 #pragma once
 
 #include <gtk/gtk.h>
-#include <libdbusmenu-glib/menuitem.h>
+
+#include "xd-menu-export.h"
 
 G_BEGIN_DECLS
 
@@ -12,11 +13,11 @@ G_BEGIN_DECLS
  *
  *   XD_TRAY_KIT_GTK       a GtkMenuItem in a GtkMenu, which GTK draws itself
  *                         (the status-icon fallback, and the gui tests);
- *   XD_TRAY_KIT_DBUSMENU  a DbusmenuMenuitem, exported as it is to a panel
- *                         (StatusNotifier): no widget at all, so a menu of
- *                         1,000 rows costs what its text does rather than
- *                         four widgets, a GtkMenu and dbusmenu-gtk's mirror
- *                         of each.
+ *   XD_TRAY_KIT_DBUSMENU  an XdMenuNode, exported as it is to a panel
+ *                         (StatusNotifier, com.canonical.dbusmenu): no
+ *                         widget at all, so a menu of 1,000 rows costs what
+ *                         its text does rather than four widgets, a GtkMenu
+ *                         and dbusmenu-gtk's mirror of each.
  *
  * Both show the same text, icon, sensitivity and visibility; bold exists
  * only in GTK (dbusmenu labels are text), which is why rows also say who
@@ -83,9 +84,9 @@ gint xd_tray_item_position (XdTrayItem *container, XdTrayItem *child);
  * does not say). */
 gboolean xd_tray_item_submenu_is_open (XdTrayItem *item);
 
-/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), or a
- * DbusmenuMenuitem (the root for MENU). Not owned by the caller. */
+/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), or an
+ * XdMenuNode (the root for MENU). Not owned by the caller. */
 GtkWidget *xd_tray_item_get_widget (XdTrayItem *item);
-DbusmenuMenuitem *xd_tray_item_get_dbusmenu (XdTrayItem *item);
+XdMenuNode *xd_tray_item_get_node (XdTrayItem *item);
 
 G_END_DECLS

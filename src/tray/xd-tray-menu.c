@@ -747,12 +747,12 @@ xd_tray_menu_get_menu (XdTrayMenu *self)
   return GTK_MENU (xd_tray_item_get_widget (self->root));
 }
 
-DbusmenuMenuitem *
+XdMenuNode *
 xd_tray_menu_get_dbusmenu_root (XdTrayMenu *self)
 {
   g_return_val_if_fail (XD_IS_TRAY_MENU (self), NULL);
   g_return_val_if_fail (self->kit == XD_TRAY_KIT_DBUSMENU, NULL);
-  return xd_tray_item_get_dbusmenu (self->root);
+  return xd_tray_item_get_node (self->root);
 }
 
 XdTrayKit

@@ -33,7 +33,7 @@ void xd_tray_menu_set_kit (XdTrayMenu *self, XdTrayKit kit);
 /* The GtkMenu (GTK kit only). */
 GtkMenu *xd_tray_menu_get_menu (XdTrayMenu *self);
 /* The root entry to export (dbusmenu kit only). */
-DbusmenuMenuitem *xd_tray_menu_get_dbusmenu_root (XdTrayMenu *self);
+XdMenuNode *xd_tray_menu_get_dbusmenu_root (XdTrayMenu *self);
 /* "7 devices, 2 attached", translated. */
 char *xd_tray_menu_dup_summary (XdTrayMenu *self);
 /* Applies pending updates now (tests, and before the menu pops up). */
