@@ -24,7 +24,7 @@ struct _XdMenuNode
   XdMenuNode *parent;
   GPtrArray *children;  /* XdMenuNode *, made with the first */
   XdMenuExport *export; /* set on every node of an exported tree */
-  char *label;
+  GVariant *label;      /* a string, as a layout sends it; or NULL */
   const char *icon;
   XdMenuNodeFunc activated;
   XdMenuNodeFunc wanted;
@@ -90,7 +90,7 @@ xd_menu_node_free (XdMenuNode *node)
   for (guint i = 0; i < xd_menu_node_get_n_children (node); i++)
     ((XdMenuNode *) node->children->pdata[i])->parent = NULL;
   g_clear_pointer (&node->children, g_ptr_array_unref);
-  g_free (node->label);
+  g_clear_pointer (&node->label, g_variant_unref);
   g_free (node);
 }
 
@@ -106,10 +106,11 @@ xd_menu_node_set_callbacks (XdMenuNode *node, XdMenuNodeFunc activated, XdMenuNo
 void
 xd_menu_node_set_label (XdMenuNode *node, const char *label)
 {
-  if (g_strcmp0 (node->label, label) == 0)
+  if (g_strcmp0 (xd_menu_node_get_label (node), label) == 0)
     return;
-  g_free (node->label);
-  node->label = g_strdup (label);
+  g_clear_pointer (&node->label, g_variant_unref);
+  if (label)
+    node->label = g_variant_ref_sink (g_variant_new_string (label));
   props_changed (node, CHANGED_LABEL);
 }
 
@@ -155,7 +156,7 @@ xd_menu_node_get_kind (XdMenuNode *node)
 const char *
 xd_menu_node_get_label (XdMenuNode *node)
 {
-  return node->label;
+  return node->label ? g_variant_get_string (node->label, NULL) : NULL;
 }
 
 const char *
@@ -377,44 +378,54 @@ wanted_name (const char *const *names, const char *name)
   return !names || !names[0] || g_strv_contains (names, name);
 }
 
+/* A property: its name (a variant made once) and @value (floating). GVariant
+ * format strings are parsed at each use, which a layout of 1,000 entries
+ * would do tens of thousands of times. */
+static GVariant *
+property (const char *name, GVariant *value)
+{
+  return g_variant_new_dict_entry (g_variant_new_string (name), g_variant_new_variant (value));
+}
+
 /* The node's properties that differ from dbusmenu's defaults. */
 static GVariant *
 node_properties (XdMenuNode *node, const char *const *names)
 {
-  GVariantBuilder builder;
+  GVariant *props[6];
+  guint n = 0;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   if (node->kind == XD_MENU_NODE_SEPARATOR)
     {
       if (wanted_name (names, "type"))
-        g_variant_builder_add (&builder, "{sv}", "type", g_variant_new_string ("separator"));
+        props[n++] = property ("type", g_variant_new_string ("separator"));
     }
   else if (node->label && wanted_name (names, "label"))
-    g_variant_builder_add (&builder, "{sv}", "label", g_variant_new_string (node->label));
+    props[n++] = property ("label", node->label);
   if (!node->enabled && wanted_name (names, "enabled"))
-    g_variant_builder_add (&builder, "{sv}", "enabled", g_variant_new_boolean (FALSE));
+    props[n++] = property ("enabled", g_variant_new_boolean (FALSE));
   if (!node->visible && wanted_name (names, "visible"))
-    g_variant_builder_add (&builder, "{sv}", "visible", g_variant_new_boolean (FALSE));
+    props[n++] = property ("visible", g_variant_new_boolean (FALSE));
   if (node->icon && wanted_name (names, "icon-name"))
-    g_variant_builder_add (&builder, "{sv}", "icon-name", g_variant_new_string (node->icon));
+    props[n++] = property ("icon-name", g_variant_new_string (node->icon));
   if (node->kind == XD_MENU_NODE_SUBMENU && wanted_name (names, "children-display"))
-    g_variant_builder_add (&builder, "{sv}", "children-display", g_variant_new_string ("submenu"));
-  return g_variant_builder_end (&builder);
+    props[n++] = property ("children-display", g_variant_new_string ("submenu"));
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), props, n);
 }
 
 static GVariant *
 node_layout (XdMenuExport *self, XdMenuNode *node, gint depth, const char *const *names)
 {
-  GVariantBuilder children;
+  guint n = depth != 0 ? xd_menu_node_get_n_children (node) : 0;
+  g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
+  GVariant *fields[3];
 
-  g_variant_builder_init (&children, G_VARIANT_TYPE ("av"));
-  if (depth != 0)
-    for (guint i = 0; i < xd_menu_node_get_n_children (node); i++)
-      g_variant_builder_add (
-        &children, "v",
-        node_layout (self, node->children->pdata[i], depth > 0 ? depth - 1 : -1, names));
-  return g_variant_new ("(i@a{sv}av)", protocol_id (self, node), node_properties (node, names),
-                        &children);
+  for (guint i = 0; i < n; i++)
+    children[i] = g_variant_new_variant (
+      node_layout (self, node->children->pdata[i], depth > 0 ? depth - 1 : -1, names));
+  fields[0] = g_variant_new_int32 (protocol_id (self, node));
+  fields[1] = node_properties (node, names);
+  fields[2] = g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, n);
+  return g_variant_new_tuple (fields, 3);
 }
 
 /* ---- change signals, once per idle ---- */
@@ -430,7 +441,7 @@ add_changes (XdMenuNode *node, guint what, GVariantBuilder *updated, GVariantBui
   if (what & CHANGED_LABEL)
     {
       if (node->label)
-        g_variant_builder_add (&set, "{sv}", "label", g_variant_new_string (node->label));
+        g_variant_builder_add (&set, "{sv}", "label", node->label);
       else
         g_variant_builder_add (&unset, "s", "label");
       any_set |= node->label != NULL;
