@@ -496,6 +496,20 @@ test_libdbusmenu_client (Fixture *fx, gconstpointer data)
   g_object_unref (client);
 }
 
+/* A label that is not UTF-8 (validation upstream should never let one
+ * through) is sent repaired, not refused. */
+static void
+test_bad_utf8 (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *prop = NULL;
+
+  xd_menu_node_set_label (fx->a, "bad \xff\xfe label");
+  g_assert_cmpstr (xd_menu_node_get_label (fx->a), ==, "bad \357\277\275\357\277\275 label");
+  prop = call_printed (fx, "GetProperty",
+                       g_variant_new ("(is)", xd_menu_node_get_id (fx->a), "label"), NULL);
+  g_assert_cmpstr (prop, ==, "(<'bad \357\277\275\357\277\275 label'>,)");
+}
+
 /* A node freed before its children, and a root freed while exported. */
 static void
 test_free_order (Fixture *fx, gconstpointer data)
@@ -529,6 +543,7 @@ main (int argc, char **argv)
   ADD ("events", test_events);
   ADD ("libdbusmenu-client", test_libdbusmenu_client);
   ADD ("free-order", test_free_order);
+  ADD ("bad-utf8", test_bad_utf8);
   status = g_test_run ();
   g_test_dbus_down (bus);
   return status;

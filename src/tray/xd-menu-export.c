@@ -109,7 +109,11 @@ xd_menu_node_set_label (XdMenuNode *node, const char *label)
   if (g_strcmp0 (xd_menu_node_get_label (node), label) == 0)
     return;
   g_clear_pointer (&node->label, g_variant_unref);
-  if (label)
+  /* Labels carry what VMs wrote, validated before they get here; a string
+   * D-Bus refuses must still never take the widget down. */
+  if (label && !g_utf8_validate (label, -1, NULL))
+    node->label = g_variant_ref_sink (g_variant_new_take_string (g_utf8_make_valid (label, -1)));
+  else if (label)
     node->label = g_variant_ref_sink (g_variant_new_string (label));
   props_changed (node, CHANGED_LABEL);
 }
