@@ -22,7 +22,8 @@ struct _XdApplication
 
   XdLoader *loader; /* until the engine has loaded */
   GError *load_error;
-  gint64 load_started, loaded_at, built_at, load_waited;
+  gint64 load_started;
+  XdLoaderTimes load;
   XdEngine *engine;
   XdAssigner *assigner;
   XdTrayMenu *menu;
@@ -141,8 +142,8 @@ xd_application_finish_loading (XdApplication *self)
 
   if (!self->loader)
     return;
-  self->engine = xd_loader_finish (g_steal_pointer (&self->loader), &self->menu, &self->loaded_at,
-                                   &self->built_at, &self->load_waited, &self->load_error);
+  self->engine = xd_loader_finish (g_steal_pointer (&self->loader), &self->menu, &self->load,
+                                   &self->load_error);
 }
 
 static gboolean
@@ -176,10 +177,11 @@ start (XdApplication *self, GError **error)
   devices = xd_engine_get_devices (self->engine, XD_N_CLASSES);
   g_message ("started (%s toolstack): icon shown %.0f ms after exec; %u VMs and %u devices read "
              "in %.1f ms and their menu built in %.1f ms while GTK started (%.1f ms waited for "
-             "after it)",
+             "after it; %.1f ms of CPU)",
              xd_engine_get_toolstack (self->engine)->name, ms_since_exec (g_get_monotonic_time ()),
-             vms->len, devices->len, (self->loaded_at - self->load_started) / 1000.0,
-             (self->built_at - self->loaded_at) / 1000.0, self->load_waited / 1000.0);
+             vms->len, devices->len, (self->load.loaded_at - self->load_started) / 1000.0,
+             (self->load.built_at - self->load.loaded_at) / 1000.0, self->load.waited_us / 1000.0,
+             self->load.cpu_us / 1000.0);
 
   self->settings = g_settings_new (XD_APPLICATION_ID);
   self->notifier = xd_notifier_new (self->engine, self->settings);

@@ -3,6 +3,8 @@
 
 #include "xd-loader.h"
 
+#include <time.h>
+
 #include "udev/xd-udev-source.h"
 #include "xd-tray-menu.h"
 #include "xen/xd-toolstack-select.h"
@@ -18,7 +20,18 @@ struct _XdLoader
   GError *error;
   gint64 loaded_at;
   gint64 built_at;
+  gint64 cpu_us;
 };
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return -1;
+  return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static gboolean
 load (XdLoader *self)
@@ -61,6 +74,7 @@ load_thread (gpointer data)
     {
       g_clear_object (&self->engine);
       self->loaded_at = self->built_at = g_get_monotonic_time ();
+      self->cpu_us = thread_cpu_us ();
       return NULL;
     }
   self->loaded_at = g_get_monotonic_time ();
@@ -71,6 +85,7 @@ load_thread (gpointer data)
   self->menu = xd_tray_menu_new_with_kit (self->engine, XD_TRAY_KIT_DBUSMENU);
   xd_tray_menu_flush (self->menu);
   self->built_at = g_get_monotonic_time ();
+  self->cpu_us = thread_cpu_us ();
   return NULL;
 }
 
@@ -91,8 +106,7 @@ xd_loader_get_start_time (XdLoader *loader)
 }
 
 XdEngine *
-xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, gint64 *loaded_at, gint64 *built_at,
-                  gint64 *waited_us, GError **error)
+xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, XdLoaderTimes *times, GError **error)
 {
   gint64 t0 = g_get_monotonic_time ();
   XdEngine *engine;
@@ -100,12 +114,13 @@ xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, gint64 *loaded_at, gint64
   g_return_val_if_fail (loader != NULL, NULL);
 
   g_thread_join (loader->thread);
-  if (waited_us)
-    *waited_us = g_get_monotonic_time () - t0;
-  if (loaded_at)
-    *loaded_at = loader->loaded_at;
-  if (built_at)
-    *built_at = loader->built_at;
+  if (times)
+    {
+      times->waited_us = g_get_monotonic_time () - t0;
+      times->loaded_at = loader->loaded_at;
+      times->built_at = loader->built_at;
+      times->cpu_us = loader->cpu_us;
+    }
   *menu = loader->menu;
   engine = loader->engine;
   if (!engine)

@@ -23,11 +23,20 @@ XdLoader *xd_loader_start (void);
 /* When xd_loader_start () was called (monotonic µs). */
 gint64 xd_loader_get_start_time (XdLoader *loader);
 
+/* How the load went, in µs: when the load and the menu were done
+ * (monotonic), how long xd_loader_finish () waited for them, and the CPU
+ * time of the thread. */
+typedef struct
+{
+  gint64 loaded_at;
+  gint64 built_at;
+  gint64 waited_us;
+  gint64 cpu_us;
+} XdLoaderTimes;
+
 /* Waits for the thread and frees @loader. Returns the loaded engine (with
- * its toolstack) and its menu in @menu, or NULL and @error. @loaded_at and
- * @built_at: when the load and the menu were done (monotonic µs),
- * @waited_us: how long this call waited. */
-XdEngine *xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, gint64 *loaded_at,
-                            gint64 *built_at, gint64 *waited_us, GError **error);
+ * its toolstack) and its menu in @menu, or NULL and @error. */
+XdEngine *xd_loader_finish (XdLoader *loader, XdTrayMenu **menu, XdLoaderTimes *times,
+                            GError **error);
 
 G_END_DECLS
