@@ -352,11 +352,17 @@ cpu_snapshot (void)
   return times;
 }
 
-static int
+typedef struct
+{
+  double ms;
+  const char *name; /* "process/thread", a key of the snapshot */
+} CpuRow;
+
+static gint
 compare_cpu (gconstpointer a, gconstpointer b)
 {
-  const double *x = *(const double *const *) a, *y = *(const double *const *) b;
-  return (*y > *x) - (*y < *x);
+  const CpuRow *x = a, *y = b;
+  return (y->ms > x->ms) - (y->ms < x->ms);
 }
 
 /* Prints the threads that ran for more than 1 ms between @before and @after.
@@ -365,7 +371,7 @@ compare_cpu (gconstpointer a, gconstpointer b)
 static void
 print_cpu (const char *label, GHashTable *before, GHashTable *after)
 {
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (CpuRow));
   g_autoptr (GString) line = g_string_new (NULL);
   GHashTableIter iter;
   gpointer key, value;
@@ -374,25 +380,21 @@ print_cpu (const char *label, GHashTable *before, GHashTable *after)
   g_hash_table_iter_init (&iter, after);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      double ms
-        = (GPOINTER_TO_SIZE (value) - GPOINTER_TO_SIZE (g_hash_table_lookup (before, key))) / 1e6;
-      double *row;
+      CpuRow row = {
+        (GPOINTER_TO_SIZE (value) - GPOINTER_TO_SIZE (g_hash_table_lookup (before, key))) / 1e6,
+        key,
+      };
 
-      if (ms < 1.0)
+      if (row.ms < 1.0)
         continue;
-      row = g_malloc (sizeof (double) + sizeof (char *));
-      row[0] = ms;
-      memcpy (row + 1, &key, sizeof (char *));
-      g_ptr_array_add (rows, row);
-      total += ms;
+      g_array_append_val (rows, row);
+      total += row.ms;
     }
-  g_ptr_array_sort (rows, compare_cpu);
+  g_array_sort (rows, compare_cpu);
   for (guint i = 0; i < rows->len; i++)
     {
-      double *row = g_ptr_array_index (rows, i);
-      const char *name;
-      memcpy (&name, row + 1, sizeof (char *));
-      g_string_append_printf (line, "%s%s %.1f", i ? ", " : "", name, row[0]);
+      const CpuRow *row = &g_array_index (rows, CpuRow, i);
+      g_string_append_printf (line, "%s%s %.1f", i ? ", " : "", row->name, row->ms);
     }
   g_print ("    %s: CPU ms from exec to populated, %.0f in all: %s\n", label, total, line->str);
 }

@@ -382,9 +382,9 @@ wanted_name (const char *const *names, const char *name)
   return !names || !names[0] || g_strv_contains (names, name);
 }
 
-/* A property: its name (a variant made once) and @value (floating). GVariant
- * format strings are parsed at each use, which a layout of 1,000 entries
- * would do tens of thousands of times. */
+/* A property, made with GVariant's plain constructors: format strings are
+ * parsed at each use, which a layout of 1,000 entries would do tens of
+ * thousands of times. */
 static GVariant *
 property (const char *name, GVariant *value)
 {
@@ -434,46 +434,54 @@ node_layout (XdMenuExport *self, XdMenuNode *node, gint depth, const char *const
 
 /* ---- change signals, once per idle ---- */
 
+typedef struct
+{
+  GVariantBuilder set, unset;
+  guint n_set, n_unset;
+} Changes;
+
+/* @value, or if NULL the property's removal. */
+static void
+change (Changes *c, const char *name, GVariant *value)
+{
+  if (value)
+    {
+      g_variant_builder_add (&c->set, "{sv}", name, value);
+      c->n_set++;
+    }
+  else
+    {
+      g_variant_builder_add (&c->unset, "s", name);
+      c->n_unset++;
+    }
+}
+
+/* What changed on @node: new values in @updated (defaults included, as a
+ * panel may hold another), properties gone in @removed. */
 static void
 add_changes (XdMenuNode *node, guint what, GVariantBuilder *updated, GVariantBuilder *removed)
 {
-  GVariantBuilder set, unset;
-  gboolean any_set = FALSE, any_unset = FALSE;
+  Changes c = { .n_set = 0 };
 
-  g_variant_builder_init (&set, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_init (&unset, G_VARIANT_TYPE_STRING_ARRAY);
+  g_variant_builder_init (&c.set, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_init (&c.unset, G_VARIANT_TYPE_STRING_ARRAY);
   if (what & CHANGED_LABEL)
-    {
-      if (node->label)
-        g_variant_builder_add (&set, "{sv}", "label", node->label);
-      else
-        g_variant_builder_add (&unset, "s", "label");
-      any_set |= node->label != NULL;
-      any_unset |= node->label == NULL;
-    }
+    change (&c, "label", node->label);
   if (what & CHANGED_ICON)
-    {
-      if (node->icon)
-        g_variant_builder_add (&set, "{sv}", "icon-name", g_variant_new_string (node->icon));
-      else
-        g_variant_builder_add (&unset, "s", "icon-name");
-      any_set |= node->icon != NULL;
-      any_unset |= node->icon == NULL;
-    }
+    change (&c, "icon-name", node->icon ? g_variant_new_string (node->icon) : NULL);
   if (what & CHANGED_ENABLED)
-    g_variant_builder_add (&set, "{sv}", "enabled", g_variant_new_boolean (node->enabled));
+    change (&c, "enabled", g_variant_new_boolean (node->enabled));
   if (what & CHANGED_VISIBLE)
-    g_variant_builder_add (&set, "{sv}", "visible", g_variant_new_boolean (node->visible));
-  any_set |= (what & (CHANGED_ENABLED | CHANGED_VISIBLE)) != 0;
+    change (&c, "visible", g_variant_new_boolean (node->visible));
 
-  if (any_set)
-    g_variant_builder_add (updated, "(i@a{sv})", node->id, g_variant_builder_end (&set));
+  if (c.n_set)
+    g_variant_builder_add (updated, "(i@a{sv})", node->id, g_variant_builder_end (&c.set));
   else
-    g_variant_builder_clear (&set);
-  if (any_unset)
-    g_variant_builder_add (removed, "(i@as)", node->id, g_variant_builder_end (&unset));
+    g_variant_builder_clear (&c.set);
+  if (c.n_unset)
+    g_variant_builder_add (removed, "(i@as)", node->id, g_variant_builder_end (&c.unset));
   else
-    g_variant_builder_clear (&unset);
+    g_variant_builder_clear (&c.unset);
 }
 
 static gboolean
