@@ -301,12 +301,28 @@ desktop_stop (Desktop *desktop)
 
 /* ---- where the CPU time of a start goes ---- */
 
-/* Every thread's time on a CPU so far (ns, from /proc/PID/task/TID/schedstat),
- * keyed "process/thread". */
+typedef struct
+{
+  char *name; /* "process/thread" */
+  guint64 ns;
+} CpuTime;
+
+static void
+cpu_time_free (gpointer data)
+{
+  CpuTime *time = data;
+
+  g_free (time->name);
+  g_free (time);
+}
+
+/* Every thread's time on a CPU so far (from /proc/PID/task/TID/schedstat),
+ * keyed "PID/TID": a thread that ends and another of the same name that
+ * starts are two threads. */
 static GHashTable *
 cpu_snapshot (void)
 {
-  GHashTable *times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTable *times = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cpu_time_free);
   g_autoptr (GDir) procs = g_dir_open ("/proc", 0, NULL);
   const char *pid;
 
@@ -335,18 +351,16 @@ cpu_snapshot (void)
           g_autofree char *thread_path = g_build_filename (task_dir, tid, "comm", NULL);
           g_autofree char *stat = NULL;
           g_autofree char *thread = NULL;
-          guint64 ns;
-          char *key;
-          gpointer old;
+          CpuTime *time;
 
           if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
               || !g_file_get_contents (thread_path, &thread, NULL, NULL))
             continue;
           g_strchomp (thread);
-          ns = g_ascii_strtoull (stat, NULL, 10);
-          key = g_strdup_printf ("%s/%s", process, thread);
-          old = g_hash_table_lookup (times, key);
-          g_hash_table_insert (times, key, GSIZE_TO_POINTER (GPOINTER_TO_SIZE (old) + ns));
+          time = g_new (CpuTime, 1);
+          time->name = g_strdup_printf ("%s/%s", process, thread);
+          time->ns = g_ascii_strtoull (stat, NULL, 10);
+          g_hash_table_insert (times, g_strdup_printf ("%s/%s", pid, tid), time);
         }
     }
   return times;
@@ -355,7 +369,7 @@ cpu_snapshot (void)
 typedef struct
 {
   double ms;
-  const char *name; /* "process/thread", a key of the snapshot */
+  const char *name; /* "process/thread" */
 } CpuRow;
 
 static gint
@@ -365,25 +379,34 @@ compare_cpu (gconstpointer a, gconstpointer b)
   return (y->ms > x->ms) - (y->ms < x->ms);
 }
 
-/* Prints the threads that ran for more than 1 ms between @before and @after.
- * A thread that ended in between (the widget's loader) is not there: the
- * widget logs its loader's own time. */
+/* Prints, by process and thread name, the time threads ran between @before
+ * and @after, where more than 1 ms. A thread that ended in between (the
+ * widget's loader) is not there: the widget logs its loader's own time. */
 static void
 print_cpu (const char *label, GHashTable *before, GHashTable *after)
 {
+  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (CpuRow));
   g_autoptr (GString) line = g_string_new (NULL);
   GHashTableIter iter;
   gpointer key, value;
   double total = 0;
 
+  /* A thread's time before, if it ran then (the same thread: its time has
+   * not gone down). */
   g_hash_table_iter_init (&iter, after);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      CpuRow row = {
-        (GPOINTER_TO_SIZE (value) - GPOINTER_TO_SIZE (g_hash_table_lookup (before, key))) / 1e6,
-        key,
-      };
+      const CpuTime *now = value, *then = g_hash_table_lookup (before, key);
+      guint64 ns = now->ns - (then && then->ns <= now->ns ? then->ns : 0);
+      gpointer sum = g_hash_table_lookup (by_name, now->name);
+
+      g_hash_table_insert (by_name, now->name, GSIZE_TO_POINTER (GPOINTER_TO_SIZE (sum) + ns));
+    }
+  g_hash_table_iter_init (&iter, by_name);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      CpuRow row = { GPOINTER_TO_SIZE (value) / 1e6, key };
 
       if (row.ms < 1.0)
         continue;
