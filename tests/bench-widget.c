@@ -99,6 +99,32 @@ proc_status_kib (GPid pid, const char *field)
   return p ? g_ascii_strtoll (p + strlen (key), NULL, 10) : -1;
 }
 
+/* The CPU time of all of @pid's threads so far, those that ended included
+ * (utime and stime in /proc/PID/stat: clock ticks, 10 ms here), in ms; -1 if
+ * unknown. */
+static double
+process_cpu_ms (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  const char *p;
+  guint64 ticks = 0;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL) || !(p = strrchr (stat, ')')))
+    return -1;
+  /* utime and stime are fields 14 and 15; the state, after the command, is
+   * field 3. */
+  for (guint field = 2; field < 15 && p; field++)
+    {
+      p = strchr (p + 1, ' ');
+      if (p && field >= 13)
+        ticks += g_ascii_strtoull (p + 1, NULL, 10);
+    }
+  if (!p)
+    return -1;
+  return ticks * 1000.0 / (double) sysconf (_SC_CLK_TCK);
+}
+
 /* Wakes the main loop up now and then, so that waits can check deadlines
  * and whether a child died. */
 static gboolean
@@ -381,10 +407,13 @@ compare_cpu (gconstpointer a, gconstpointer b)
 
 /* Prints, by process and thread name, the time threads ran between @before
  * and @after, where more than 1 ms. A thread that ended in between (the
- * widget's loader) is not there: the widget logs its loader's own time. */
-static void
-print_cpu (const char *label, GHashTable *before, GHashTable *after)
+ * widget's loader) is not there: the widget logs its loader's own time.
+ * Returns the time of the processes other than @pid. */
+static double
+print_cpu (const char *label, GHashTable *before, GHashTable *after, GPid pid)
 {
+  g_autofree char *own = g_strdup_printf ("%d/", (int) pid);
+  double others = 0;
   g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (CpuRow));
   g_autoptr (GString) line = g_string_new (NULL);
@@ -401,6 +430,8 @@ print_cpu (const char *label, GHashTable *before, GHashTable *after)
       guint64 ns = now->ns - (then && then->ns <= now->ns ? then->ns : 0);
       gpointer sum = g_hash_table_lookup (by_name, now->name);
 
+      if (!g_str_has_prefix (key, own))
+        others += ns / 1e6;
       g_hash_table_insert (by_name, now->name, GSIZE_TO_POINTER (GPOINTER_TO_SIZE (sum) + ns));
     }
   g_hash_table_iter_init (&iter, by_name);
@@ -420,6 +451,7 @@ print_cpu (const char *label, GHashTable *before, GHashTable *after)
       g_string_append_printf (line, "%s%s %.1f", i ? ", " : "", row->name, row->ms);
     }
   g_print ("    %s: CPU ms from exec to populated, %.0f in all: %s\n", label, total, line->str);
+  return others;
 }
 
 /* ---- a tray program and its menu over D-Bus ---- */
@@ -452,6 +484,8 @@ typedef struct
   double registered_ms[STARTUP_RUNS];
   gint64 hwm_start_kib[STARTUP_RUNS];
   gint64 hwm_open_kib[STARTUP_RUNS];
+  double own_cpu_ms[STARTUP_RUNS];    /* the program, all its threads */
+  double others_cpu_ms[STARTUP_RUNS]; /* every other process */
   guint exported_items;
 } Program;
 
@@ -684,6 +718,7 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
   g_autoptr (GHashTable) cpu_before = NULL;
   g_autoptr (GHashTable) cpu_after = NULL;
   guint layout_sub, rows = 0;
+  double own_cpu_ms = -1;
   GPid pid;
 
   /* A clean tray: the previous program's item is gone. */
@@ -721,6 +756,7 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
             {
               populated_at = g_get_monotonic_time ();
               cpu_after = cpu_snapshot ();
+              own_cpu_ms = process_cpu_ms (pid);
               break;
             }
         }
@@ -743,7 +779,8 @@ run_program (Session *s, Program *program, gint run, gboolean keep)
                program->label, run + 1, program->registered_ms[run], program->startup_ms[run],
                program->hwm_start_kib[run] / 1024.0, program->hwm_open_kib[run] / 1024.0,
                program->exported_items);
-      print_cpu (program->label, cpu_before, cpu_after);
+      program->own_cpu_ms[run] = own_cpu_ms;
+      program->others_cpu_ms[run] = print_cpu (program->label, cpu_before, cpu_after, pid);
     }
   if (keep)
     return pid;
@@ -1122,6 +1159,22 @@ main (int argc, char **argv)
            STARTUP_RUNS, widget_ms, floor_ms, widget_ms / floor_ms,
            xd_bench_median (widget.registered_ms, STARTUP_RUNS),
            xd_bench_median (floor.registered_ms, STARTUP_RUNS));
+  {
+    double own[2][STARTUP_RUNS], others[2][STARTUP_RUNS];
+    for (guint i = 0; i < STARTUP_RUNS; i++)
+      {
+        own[0][i] = widget.own_cpu_ms[i];
+        own[1][i] = floor.own_cpu_ms[i];
+        others[0][i] = widget.others_cpu_ms[i];
+        others[1][i] = floor.others_cpu_ms[i];
+      }
+    g_print (
+      "  CPU of a start until populated (median, ms): widget %.0f (its own, all threads, the "
+      "loader's included) + %.0f (the other processes), floor %.0f + %.0f; %d CPUs online\n",
+      xd_bench_median (own[0], STARTUP_RUNS), xd_bench_median (others[0], STARTUP_RUNS),
+      xd_bench_median (own[1], STARTUP_RUNS), xd_bench_median (others[1], STARTUP_RUNS),
+      (int) sysconf (_SC_NPROCESSORS_ONLN));
+  }
   g_print ("  peak RSS (VmHWM, median): after start-up widget %.1f MiB, floor %.1f MiB (+%.1f "
            "MiB); after opening the menu widget %.1f MiB, floor %.1f MiB (+%.1f MiB)\n",
            widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open, floor_hwm_open,
