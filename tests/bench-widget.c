@@ -1159,22 +1159,13 @@ main (int argc, char **argv)
            STARTUP_RUNS, widget_ms, floor_ms, widget_ms / floor_ms,
            xd_bench_median (widget.registered_ms, STARTUP_RUNS),
            xd_bench_median (floor.registered_ms, STARTUP_RUNS));
-  {
-    double own[2][STARTUP_RUNS], others[2][STARTUP_RUNS];
-    for (guint i = 0; i < STARTUP_RUNS; i++)
-      {
-        own[0][i] = widget.own_cpu_ms[i];
-        own[1][i] = floor.own_cpu_ms[i];
-        others[0][i] = widget.others_cpu_ms[i];
-        others[1][i] = floor.others_cpu_ms[i];
-      }
-    g_print (
-      "  CPU of a start until populated (median, ms): widget %.0f (its own, all threads, the "
-      "loader's included) + %.0f (the other processes), floor %.0f + %.0f; %d CPUs online\n",
-      xd_bench_median (own[0], STARTUP_RUNS), xd_bench_median (others[0], STARTUP_RUNS),
-      xd_bench_median (own[1], STARTUP_RUNS), xd_bench_median (others[1], STARTUP_RUNS),
-      (int) sysconf (_SC_NPROCESSORS_ONLN));
-  }
+  g_print ("  CPU of a start until populated (median, ms): widget %.0f (its own, all threads, the "
+           "loader's included) + %.0f (the other processes), floor %.0f + %.0f; %d CPUs online\n",
+           xd_bench_median (widget.own_cpu_ms, STARTUP_RUNS),
+           xd_bench_median (widget.others_cpu_ms, STARTUP_RUNS),
+           xd_bench_median (floor.own_cpu_ms, STARTUP_RUNS),
+           xd_bench_median (floor.others_cpu_ms, STARTUP_RUNS),
+           (int) sysconf (_SC_NPROCESSORS_ONLN));
   g_print ("  peak RSS (VmHWM, median): after start-up widget %.1f MiB, floor %.1f MiB (+%.1f "
            "MiB); after opening the menu widget %.1f MiB, floor %.1f MiB (+%.1f MiB)\n",
            widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open, floor_hwm_open,
