@@ -599,26 +599,14 @@ count_items (GVariant *layout)
   return n;
 }
 
-/* The top-level items of the menu: how many are device rows (all of them
- * for the floor), and whether one's label contains @text. */
-static gboolean
-get_layout (Session *s, gboolean widget, guint *rows, const char *text, gboolean *found)
+/* Counts the device rows among @layout's children (all of its children
+ * for the floor), and whether one's label contains @text; descends into
+ * the entries that group a VM's devices. */
+static void
+scan_rows (GVariant *layout, gboolean widget, guint *rows, const char *text, gboolean *found)
 {
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) layout = NULL;
-  g_autoptr (GVariant) children = NULL;
-  const char *props[] = { "label", NULL };
-  guint32 revision;
+  g_autoptr (GVariant) children = g_variant_get_child_value (layout, 2);
 
-  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
-                g_variant_new ("(ii^as)", 0, 1, props), "(u(ia{sv}av))", NULL);
-  if (!reply)
-    return FALSE;
-  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
-  children = g_variant_get_child_value (layout, 2);
-  *rows = 0;
-  if (found)
-    *found = FALSE;
   for (gsize i = 0; i < g_variant_n_children (children); i++)
     {
       g_autoptr (GVariant) boxed = g_variant_get_child_value (children, i);
@@ -629,9 +617,34 @@ get_layout (Session *s, gboolean widget, guint *rows, const char *text, gboolean
       g_variant_lookup (item_props, "label", "&s", &label);
       if (!widget || is_device_row (label))
         (*rows)++;
+      else
+        scan_rows (child, widget, rows, text, found);
       if (found && text && label && strstr (label, text))
         *found = TRUE;
     }
+}
+
+/* The device rows of the menu, in it or in its VMs' entries (all items for
+ * the floor): how many there are, and whether one's label contains @text. */
+static gboolean
+get_layout (Session *s, gboolean widget, guint *rows, const char *text, gboolean *found)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) layout = NULL;
+  const char *props[] = { "label", NULL };
+  guint32 revision;
+
+  /* Two levels: rows, or a VM's entry and its rows (rows' submenus, the
+   * VMs to attach to, are filled when shown at this size). */
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
+                g_variant_new ("(ii^as)", 0, 2, props), "(u(ia{sv}av))", NULL);
+  if (!reply)
+    return FALSE;
+  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
+  *rows = 0;
+  if (found)
+    *found = FALSE;
+  scan_rows (layout, widget, rows, text, found);
   return TRUE;
 }
 
@@ -916,12 +929,11 @@ find_label (GtkWidget *widget)
   return NULL;
 }
 
-/* Row labels of the menu by "BACKEND:PORT". */
-static GHashTable *
-row_labels (GtkMenu *menu)
+/* Row labels by "BACKEND:PORT", in @shell or in its VMs' entries. */
+static void
+collect_row_labels (GtkWidget *shell, GHashTable *labels)
 {
-  GHashTable *labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GList) items = gtk_container_get_children (GTK_CONTAINER (menu));
+  g_autoptr (GList) items = gtk_container_get_children (GTK_CONTAINER (shell));
 
   for (GList *l = items; l; l = l->next)
     {
@@ -929,16 +941,182 @@ row_labels (GtkMenu *menu)
       GtkLabel *label = child ? find_label (child) : NULL;
       const char *text = label ? gtk_label_get_text (label) : NULL;
       const char *dash = text ? strstr (text, " — ") : NULL;
+      GtkWidget *submenu = GTK_IS_MENU_ITEM (l->data) ? gtk_menu_item_get_submenu (l->data) : NULL;
 
-      if (dash)
+      if (dash && memchr (text, ':', dash - text))
         g_hash_table_insert (labels, g_strndup (text, dash - text), label);
+      else if (dash && submenu)
+        collect_row_labels (submenu, labels);
     }
+}
+
+static GHashTable *
+row_labels (GtkMenu *menu)
+{
+  GHashTable *labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  collect_row_labels (GTK_WIDGET (menu), labels);
   return labels;
+}
+
+/* ---- 3c. in process: opening the menu, as an XEmbed tray shows it ---- */
+
+#define OPEN_RUNS 10
+
+typedef struct
+{
+  gboolean drawn;
+  gint64 painted_at;
+} Paint;
+
+static gboolean
+popup_draw_cb (GtkWidget *widget, cairo_t *cr, gpointer user_data)
+{
+  ((Paint *) user_data)->drawn = TRUE;
+  return FALSE;
+}
+
+static void
+after_paint_cb (GdkFrameClock *clock, gpointer user_data)
+{
+  Paint *paint = user_data;
+
+  if (paint->drawn && !paint->painted_at)
+    paint->painted_at = g_get_monotonic_time ();
+}
+
+/* Runs @show, which maps a menu and returns it, and returns the time from
+ * the call until the end of the first frame that drew the menu's window, in
+ * ms. */
+static double
+time_to_first_frame (GtkMenu *(*show) (gpointer), gpointer data)
+{
+  Paint paint = { FALSE, 0 };
+  GtkWidget *toplevel;
+  GdkFrameClock *clock;
+  gint64 start, deadline;
+  gulong draw_id, paint_id;
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  start = g_get_monotonic_time ();
+  /* GTK draws a window in the paint phase of a frame, from the main loop:
+   * not before show () returns. */
+  toplevel = gtk_widget_get_toplevel (GTK_WIDGET (show (data)));
+  clock = gtk_widget_get_frame_clock (toplevel);
+  if (!clock)
+    g_error ("the menu has no frame clock after it was shown");
+  draw_id = g_signal_connect_after (toplevel, "draw", G_CALLBACK (popup_draw_cb), &paint);
+  paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &paint);
+  deadline = start + WAIT_TIMEOUT_US;
+  while (!paint.painted_at)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the menu was not drawn");
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_signal_handler_disconnect (clock, paint_id);
+  g_signal_handler_disconnect (toplevel, draw_id);
+  return (paint.painted_at - start) / 1000.0;
+}
+
+/* As a click on the status icon would: a button press is the trigger. */
+static GtkMenu *
+popup_menu (gpointer data)
+{
+  GdkWindow *root = gdk_get_default_root_window ();
+  GdkSeat *seat = gdk_display_get_default_seat (gdk_window_get_display (root));
+  GdkRectangle anchor = { 20, 20, 1, 1 };
+  GdkEvent *click = gdk_event_new (GDK_BUTTON_PRESS);
+
+  click->button.window = g_object_ref (root);
+  click->button.time = GDK_CURRENT_TIME;
+  click->button.button = GDK_BUTTON_PRIMARY;
+  gdk_event_set_device (click, gdk_seat_get_pointer (seat));
+  gtk_menu_popup_at_rect (data, root, &anchor, GDK_GRAVITY_SOUTH_WEST, GDK_GRAVITY_NORTH_WEST,
+                          click);
+  gdk_event_free (click);
+  return data;
+}
+
+/* As the keyboard does (the pointer does the same after GTK's delay): the
+ * row is selected, which makes its submenu, and a press of Right opens it. */
+static GtkMenu *
+open_submenu (gpointer data)
+{
+  GtkWidget *shell = gtk_widget_get_parent (data);
+  GdkWindow *window = gtk_widget_get_window (gtk_widget_get_toplevel (shell));
+  GdkDisplay *display = gdk_window_get_display (window);
+  g_autofree GdkKeymapKey *keys = NULL;
+  GdkEvent *press;
+  GtkWidget *sub;
+  gint n_keys;
+
+  gtk_menu_shell_select_item (GTK_MENU_SHELL (shell), data);
+  sub = gtk_menu_item_get_submenu (data);
+  if (!sub)
+    g_error ("a selected row has no submenu");
+  if (!gdk_keymap_get_entries_for_keyval (gdk_keymap_get_for_display (display), GDK_KEY_Right,
+                                          &keys, &n_keys))
+    g_error ("the display has no key for Right");
+  press = gdk_event_new (GDK_KEY_PRESS);
+  press->key.window = g_object_ref (window);
+  press->key.time = GDK_CURRENT_TIME;
+  press->key.keyval = GDK_KEY_Right;
+  press->key.hardware_keycode = keys[0].keycode;
+  press->key.group = keys[0].group;
+  gdk_event_set_device (press, gdk_seat_get_keyboard (gdk_display_get_default_seat (display)));
+  gtk_main_do_event (press);
+  gdk_event_free (press);
+  if (!gtk_widget_get_mapped (sub))
+    g_error ("Right did not open the row's submenu");
+  return GTK_MENU (sub);
+}
+
+/* Opens @menu OPEN_RUNS times (the first open is the cold one: nothing of
+ * the menu was measured before), and each time one device's submenu, as a
+ * click on the status icon and a hover over a row do; in a long section,
+ * the row's VM entry first (@group, -1 where the row is in the menu). */
+static void
+measure_open (GtkMenu *menu, GHashTable *labels, GPtrArray *targets, double *first, double *open,
+              double *group, double *submenu, double *rss_mib)
+{
+  gint64 rss_before = proc_status_kib (getpid (), "VmRSS");
+
+  for (guint i = 0; i < OPEN_RUNS; i++)
+    {
+      const XdBenchDevice *device = targets->pdata[(i * 37) % targets->len];
+      g_autofree char *key = g_strdup_printf ("vm-%03u:%s", device->backend, device->port);
+      GtkWidget *label = g_hash_table_lookup (labels, key);
+      GtkWidget *item = label ? gtk_widget_get_ancestor (label, GTK_TYPE_MENU_ITEM) : NULL;
+      double ms = time_to_first_frame (popup_menu, menu);
+
+      if (i == 0)
+        {
+          *first = ms;
+          *rss_mib = (proc_status_kib (getpid (), "VmRSS") - rss_before) / 1024.0;
+        }
+      else
+        open[i - 1] = ms;
+      GtkWidget *shell = item ? gtk_widget_get_parent (item) : NULL;
+
+      if (!item)
+        g_error ("no row for %s in the in-process menu", key);
+      group[i]
+        = shell == GTK_WIDGET (menu)
+            ? -1
+            : time_to_first_frame (open_submenu, gtk_menu_get_attach_widget (GTK_MENU (shell)));
+      submenu[i] = time_to_first_frame (open_submenu, item);
+      gtk_menu_popdown (menu);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
 }
 
 static void
 measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, double *to_signal,
-                    double *load_ms, double *rss_mib)
+                    double *load_ms, double *rss_mib, double *first_open, double *open,
+                    double *group, double *submenu, double *open_mib)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (XdEngine) engine = NULL;
@@ -963,6 +1141,8 @@ measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, doubl
   if (g_hash_table_size (labels) != N_DEVICES)
     g_printerr ("bench-widget: the in-process menu has %u rows, %u expected\n",
                 g_hash_table_size (labels), N_DEVICES);
+  measure_open (xd_tray_menu_get_menu (menu), labels, targets, first_open, open, group, submenu,
+                open_mib);
   g_signal_connect (engine, "device-changed", G_CALLBACK (device_changed_cb), &ip);
 
   for (guint i = 0; i < WARMUP_UPDATES + N_UPDATES; i++)
@@ -1078,6 +1258,7 @@ main (int argc, char **argv)
   double floor_ms, widget_ms, floor_hwm, widget_hwm, floor_hwm_open, widget_hwm_open, load_ms;
   double xembed_floor_hwm, xembed_widget_hwm;
   double dbus_p99, label_p99, dbus_median, label_median, in_process_mib;
+  double first_open, open_ms[OPEN_RUNS - 1], group_ms[OPEN_RUNS], submenu_ms[OPEN_RUNS], open_mib;
   gint64 start = g_get_monotonic_time ();
   guint n_block, n_usb, n_attached, tick;
   GPid widget_pid;
@@ -1204,10 +1385,24 @@ main (int argc, char **argv)
 
   /* 3b. in process, on the same display. */
   gtk_init (NULL, NULL);
-  measure_in_process (host, targets, label_lat, signal_lat, &load_ms, &in_process_mib);
+  measure_in_process (host, targets, label_lat, signal_lat, &load_ms, &in_process_mib, &first_open,
+                      open_ms, group_ms, submenu_ms, &open_mib);
   g_print ("  in process (engine and XdTrayMenu, no AppIndicator or dbusmenu): loaded and built "
            "in %.1f ms, adding %.1f MiB RSS\n",
            load_ms, in_process_mib);
+  g_print ("  menu opened as an XEmbed tray opens it (popup to its first frame drawn): first %.1f "
+           "ms (adding %.1f MiB RSS), then median %.1f ms, max %.1f ms  [%u opens]\n",
+           first_open, open_mib, xd_bench_median (open_ms, OPEN_RUNS - 1),
+           percentile (open_ms, OPEN_RUNS - 1, 100), OPEN_RUNS);
+  if (group_ms[0] >= 0)
+    g_print ("  a VM's entry (its devices) opened to its first frame: median %.1f ms, max %.1f ms  "
+             "[%u opens]\n",
+             xd_bench_median (group_ms, OPEN_RUNS), percentile (group_ms, OPEN_RUNS, 100),
+             OPEN_RUNS);
+  g_print ("  a device's submenu (%u running VMs) opened to its first frame: median %.1f ms, max "
+           "%.1f ms  [%u opens]\n",
+           N_VMS - 2, xd_bench_median (submenu_ms, OPEN_RUNS),
+           percentile (submenu_ms, OPEN_RUNS, 100), OPEN_RUNS);
   print_latency ("commit -> engine device-changed (in process)", signal_lat, N_UPDATES);
   print_latency ("commit -> GtkLabel text updated (in process)", label_lat, N_UPDATES);
   label_median = xd_bench_median (label_lat, N_UPDATES);
