@@ -364,20 +364,37 @@ edit (const char *dump_text, ...)
   return result;
 }
 
+/* The first entry of @shell or of its submenus (depth first) whose text
+ * starts with @prefix. */
 static GtkWidget *
-find_row_in (XdTrayMenu *menu, const char *prefix)
+find_entry_below (GtkWidget *shell, const char *prefix)
 {
-  g_autoptr (GList) children
-    = gtk_container_get_children (GTK_CONTAINER (xd_tray_menu_get_menu (menu)));
+  g_autoptr (GList) children = gtk_container_get_children (GTK_CONTAINER (shell));
 
   for (GList *l = children; l; l = l->next)
     {
       GtkWidget *label = find_child (l->data, GTK_TYPE_LABEL);
+      GtkWidget *submenu
+        = GTK_IS_MENU_ITEM (l->data) ? gtk_menu_item_get_submenu (GTK_MENU_ITEM (l->data)) : NULL;
+      GtkWidget *found;
+
       if (label && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (label)), prefix))
         return l->data;
+      if (submenu && (found = find_entry_below (submenu, prefix)))
+        return found;
     }
-  g_error ("no row starts with “%s”", prefix);
   return NULL;
+}
+
+/* A row, in the menu or in a VM's group. */
+static GtkWidget *
+find_row_in (XdTrayMenu *menu, const char *prefix)
+{
+  GtkWidget *row = find_entry_below (GTK_WIDGET (xd_tray_menu_get_menu (menu)), prefix);
+
+  if (!row)
+    g_error ("no row starts with “%s”", prefix);
+  return row;
 }
 
 static GtkWidget *
@@ -1082,6 +1099,131 @@ test_kits (Fixture *fx, gconstpointer data)
   assert_dbusmenu (fx, with_vm);
 }
 
+/* ---- long sections: one entry per VM ---- */
+
+/* @dump_text with the block section's rows put under one entry per VM, as
+ * a section longer than the group limit shows them: @dom0 and @sys_usb are
+ * those entries' lines. */
+static char *
+group_block (const char *dump_text, const char *dom0, const char *sys_usb)
+{
+  static const char header[] = "item \"Block devices\" insensitive\n";
+  const char *rows = strstr (dump_text, header) + strlen (header);
+  const char *end = strstr (rows, "separator\n");
+  const char *usb = strstr (rows, "item \"sys-usb:");
+  g_autoptr (GString) out = g_string_new_len (dump_text, rows - dump_text);
+
+  g_assert_true (usb && usb < end);
+  for (const char *line = rows; line < end;)
+    {
+      const char *next = strchr (line, '\n') + 1;
+
+      if (line == rows && dom0)
+        g_string_append (out, dom0);
+      if (line == usb)
+        g_string_append (out, sys_usb);
+      g_string_append (out, "  ");
+      g_string_append_len (out, line, next - line);
+      line = next;
+    }
+  g_string_append (out, end);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+#define DOM0_GROUP "item \"dom0 — 1 device\" icon=drive-removable-media\n"
+#define SDA1_ATTACHED                                                                              \
+  "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB (attached to work)\" "  \
+  "bold icon=drive-removable-media\n"                                                              \
+  "  item \"personal\"\n"                                                                          \
+  "  item \"untrusted\"\n"                                                                         \
+  "  item \"vault\"\n"                                                                             \
+  "  item \"work\" bold icon=media-eject\n"
+#define SDA1_FREE                                                                                  \
+  "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB\" "                     \
+  "icon=drive-removable-media\n" SUB_SYS_USB
+
+/* A section longer than the limit, from two VMs, shows one entry per VM;
+ * its texts follow what is attached and new, a click in it works, and the
+ * section goes back to a row per device when it is short again, or all its
+ * devices come from one VM. The panel's entries are the same. */
+static void
+test_groups (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  static const char *const kv[]
+    = { "desc", "Kingston DataTraveler", "size", "4000000000", "mode", "w", NULL };
+  g_autofree char *grouped = NULL, *detached = NULL, *added = NULL, *flat = NULL;
+  g_autofree char *summary = NULL;
+
+  xd_tray_menu_set_group_limit (fx->menu, 3);
+  grouped = group_block (demo_dump, DOM0_GROUP,
+                         "item \"sys-usb — 3 devices, 1 attached\" bold "
+                         "icon=drive-removable-media\n");
+  assert_dump (fx, grouped);
+  summary = xd_tray_menu_dup_summary (fx->menu);
+  g_assert_cmpstr (summary, ==, "7 devices, 1 attached");
+
+  /* A change to one row (not to its section) updates its group's text. */
+  engine_detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda1", "work");
+  wait_for (fx, "device-changed 1/block/sda1 holders=0");
+  detached = edit (demo_dump, SDA1_ATTACHED, SDA1_FREE, NULL);
+  g_free (grouped);
+  grouped = group_block (detached, DOM0_GROUP,
+                         "item \"sys-usb — 3 devices\" icon=drive-removable-media\n");
+  assert_dump (fx, grouped);
+
+  /* A click inside a group attaches, and the group says so. */
+  click (fx, "sys-usb:sda1 ", "work");
+  wait_finished (fx, "attach sys-usb:sda1 work ok");
+  wait_for (fx, "device-changed 1/block/sda1 holders=1");
+  g_free (grouped);
+  grouped = group_block (demo_dump, DOM0_GROUP,
+                         "item \"sys-usb — 3 devices, 1 attached\" bold "
+                         "icon=drive-removable-media\n");
+  assert_dump (fx, grouped);
+
+  /* The panel is given the same entries. */
+  xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
+  assert_dbusmenu (fx, grouped);
+  xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_GTK);
+
+  /* A new device: its row and its group are marked. */
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "block", "sdb", kv, &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-added 1/block/sdb holders=0");
+  added = edit (demo_dump,
+                "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+                "icon=drive-removable-media\n" SUB_SYS_USB,
+                "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
+                "icon=drive-removable-media\n" SUB_SYS_USB
+                "item \"sys-usb:sdb — Kingston DataTraveler, 4.0\u00a0GB — NEW\" "
+                "icon=drive-removable-media\n" SUB_SYS_USB,
+                NULL);
+  g_free (grouped);
+  grouped = group_block (added, DOM0_GROUP,
+                         "item \"sys-usb — 4 devices, 1 attached — NEW\" bold "
+                         "icon=drive-removable-media\n");
+  assert_dump (fx, grouped);
+
+  /* Short again: one row per device, in the menu. */
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, "block", "sdb", &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-removed 1/block/sdb holders=0");
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, DOM0, "block", "sr0", &error));
+  g_assert_no_error (error);
+  wait_for (fx, "device-removed 0/block/sr0 holders=0");
+  flat = edit (demo_dump,
+               "item \"dom0:sr0 — DVD-ROM, 4.7\u00a0GB\" icon=drive-removable-media\n" SUB_DOM0, "",
+               NULL);
+  assert_dump (fx, flat);
+
+  /* Long, but from one VM: a group would only add a step. */
+  xd_tray_menu_set_group_limit (fx->menu, 1);
+  assert_dump (fx, flat);
+  xd_tray_menu_set_group_limit (fx->menu, 20);
+  assert_dump (fx, flat);
+}
+
 /* Pops @menu up at the top left of the screen from a click on a window of
  * its own (*@window, to destroy), as GTK wants the event that opened a
  * menu; returns that event (gdk_event_free ()). */
@@ -1184,7 +1326,8 @@ test_lazy_looks_eager (Fixture *fx, gconstpointer data)
   g_assert_true (shows_own_arrow (find_row_in (lazy, "sys-usb:sda1 ")));
 }
 
-/* Pops the menu up with sys-usb:sda1's submenu open and saves the screen. */
+/* Pops the menu up with sys-usb:sda1's submenu open and saves the screen;
+ * then the same with the block section long enough to group its rows. */
 static void
 test_screenshot (Fixture *fx, gconstpointer data)
 {
@@ -1225,6 +1368,39 @@ test_screenshot (Fixture *fx, gconstpointer data)
   gtk_menu_popdown (menu);
   gtk_widget_destroy (window);
   xd_test_spin (50);
+
+  /* A long section: sys-usb's entry open, and sda1's submenu in it. */
+  {
+    g_autoptr (GdkPixbuf) grouped = NULL;
+    g_autofree char *grouped_path = g_build_filename (dir, "menu-grouped.png", NULL);
+    GtkWidget *group;
+
+    xd_tray_menu_set_group_limit (fx->menu, 3);
+    xd_tray_menu_flush (fx->menu);
+    event = popup_menu (menu, &window);
+    group = find_row (fx, "sys-usb — ");
+    row = find_row (fx, "sys-usb:sda1 ");
+    gtk_widget_set_state_flags (group, GTK_STATE_FLAG_PRELIGHT, FALSE);
+    gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (group))), group,
+                              GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
+    xd_test_spin (300);
+    gtk_widget_set_state_flags (row, GTK_STATE_FLAG_PRELIGHT, FALSE);
+    gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))), row,
+                              GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
+    gdk_event_free (event);
+    xd_test_spin (800);
+    grouped = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root),
+                                          gdk_window_get_height (root));
+    g_assert_nonnull (grouped);
+    g_assert_true (gdk_pixbuf_save (grouped, grouped_path, "png", &error, NULL));
+    g_assert_no_error (error);
+    g_test_message ("screenshot: %s", grouped_path);
+    gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))));
+    gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (group))));
+    gtk_menu_popdown (menu);
+    gtk_widget_destroy (window);
+    xd_test_spin (50);
+  }
 }
 
 int
@@ -1254,6 +1430,7 @@ main (int argc, char **argv)
   ADD ("/xd/tray/refresh-never-operates", test_refresh_never_operates);
   ADD ("/xd/tray/lazy-submenus", test_lazy);
   ADD ("/xd/tray/kits", test_kits);
+  ADD ("/xd/tray/groups", test_groups);
   g_test_add ("/xd/tray/lazy-looks-eager", Fixture, GINT_TO_POINTER (GTK_TEXT_DIR_LTR),
               fixture_setup, test_lazy_looks_eager, fixture_teardown);
   g_test_add ("/xd/tray/lazy-looks-eager-rtl", Fixture, GINT_TO_POINTER (GTK_TEXT_DIR_RTL),

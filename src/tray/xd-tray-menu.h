@@ -46,6 +46,10 @@ void xd_tray_menu_set_new_seconds (XdTrayMenu *self, guint seconds);
  * entries in all (devices times running VMs; default 4,096), and only when
  * about to be shown beyond that. */
 void xd_tray_menu_set_eager_limit (XdTrayMenu *self, guint entries);
+/* A section of more than @devices devices (default 20) from more than one
+ * VM shows one entry per VM ("sys-usb — 24 devices"), whose submenu holds
+ * that VM's rows. */
+void xd_tray_menu_set_group_limit (XdTrayMenu *self, guint devices);
 /* Whether submenus are filled only when about to be shown. */
 gboolean xd_tray_menu_is_lazy (XdTrayMenu *self);
 
