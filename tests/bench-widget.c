@@ -1456,6 +1456,11 @@ main (int argc, char **argv)
   g_print ("  menu update in process  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
            label_median, label_p99, TARGET_UPDATE_MS,
            label_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
+  /* No target in the issue; the brief asks for one frame. */
+  g_print ("  menu open, GTK (XEmbed)  first %.0f ms (+%.1f MiB), later median %.1f ms, max %.1f "
+           "ms  (one frame at 60 Hz: 16.7 ms)\n",
+           first_open, open_mib, xd_bench_median (open_ms, OPEN_RUNS - 1),
+           percentile (open_ms, OPEN_RUNS - 1, 100));
 
   /* The programs' logs are kept only when something failed (g_error), or
    * when XD_BENCH_KEEP_LOGS is set. */
