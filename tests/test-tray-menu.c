@@ -1326,19 +1326,59 @@ test_lazy_looks_eager (Fixture *fx, gconstpointer data)
   g_assert_true (shows_own_arrow (find_row_in (lazy, "sys-usb:sda1 ")));
 }
 
-/* Pops the menu up with sys-usb:sda1's submenu open and saves the screen;
- * then the same with the block section long enough to group its rows. */
+/* Pops the menu up with the submenus of the entries starting with @entries
+ * open, one in the other, as if the pointer rested on each (GTK would open
+ * them from a timeout, with no event to pass on, and warn), and saves the
+ * screen as @name in @dir. */
+static void
+shoot_screen (Fixture *fx, const char *dir, const char *name, const char *const *entries)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkPixbuf) shot = NULL;
+  g_autoptr (GPtrArray) open = g_ptr_array_new ();
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  GtkMenu *menu = xd_tray_menu_get_menu (fx->menu);
+  GdkWindow *root = gdk_get_default_root_window ();
+  GtkWidget *window;
+  GdkEvent *event;
+
+  event = popup_menu (menu, &window);
+  for (guint i = 0; entries[i]; i++)
+    {
+      GtkWidget *entry = find_row (fx, entries[i]);
+      GtkWidget *submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (entry));
+
+      gtk_widget_set_state_flags (entry, GTK_STATE_FLAG_PRELIGHT, FALSE);
+      gtk_menu_popup_at_widget (GTK_MENU (submenu), entry, GDK_GRAVITY_NORTH_EAST,
+                                GDK_GRAVITY_NORTH_WEST, event);
+      g_ptr_array_add (open, submenu);
+      xd_test_spin (300);
+    }
+  gdk_event_free (event);
+  xd_test_spin (500);
+
+  shot = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root),
+                                     gdk_window_get_height (root));
+  g_assert_nonnull (shot);
+  g_assert_true (gdk_pixbuf_save (shot, path, "png", &error, NULL));
+  g_assert_no_error (error);
+  g_test_message ("screenshot: %s", path);
+
+  for (guint i = open->len; i > 0; i--)
+    gtk_menu_popdown (open->pdata[i - 1]);
+  gtk_menu_popdown (menu);
+  gtk_widget_destroy (window);
+  xd_test_spin (50);
+}
+
+/* The menu with sys-usb:sda1's submenu open; then the same with the block
+ * section long enough to show one entry per VM, sys-usb's open. */
 static void
 test_screenshot (Fixture *fx, gconstpointer data)
 {
   const char *dir = g_getenv ("XD_SCREENSHOT_DIR");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GdkPixbuf) shot = NULL;
-  g_autofree char *path = NULL;
-  GtkMenu *menu = xd_tray_menu_get_menu (fx->menu);
-  GdkEvent *event;
-  GdkWindow *root = gdk_get_default_root_window ();
-  GtkWidget *window, *row;
+  const char *const flat[] = { "sys-usb:sda1 ", NULL };
+  const char *const grouped[] = { "sys-usb — ", "sys-usb:sda1 ", NULL };
 
   if (!dir)
     {
@@ -1346,61 +1386,10 @@ test_screenshot (Fixture *fx, gconstpointer data)
       return;
     }
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  event = popup_menu (menu, &window);
-  /* The submenu too, as if the pointer rested on the row (GTK would open it
-   * from a timeout, with no event to pass on, and warn). */
-  row = find_row (fx, "sys-usb:sda1 ");
-  gtk_widget_set_state_flags (row, GTK_STATE_FLAG_PRELIGHT, FALSE);
-  gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))), row,
-                            GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
-  gdk_event_free (event);
-  xd_test_spin (800);
-
-  shot = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root),
-                                     gdk_window_get_height (root));
-  g_assert_nonnull (shot);
-  path = g_build_filename (dir, "menu.png", NULL);
-  g_assert_true (gdk_pixbuf_save (shot, path, "png", &error, NULL));
-  g_assert_no_error (error);
-  g_test_message ("screenshot: %s", path);
-
-  gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))));
-  gtk_menu_popdown (menu);
-  gtk_widget_destroy (window);
-  xd_test_spin (50);
-
-  /* A long section: sys-usb's entry open, and sda1's submenu in it. */
-  {
-    g_autoptr (GdkPixbuf) grouped = NULL;
-    g_autofree char *grouped_path = g_build_filename (dir, "menu-grouped.png", NULL);
-    GtkWidget *group;
-
-    xd_tray_menu_set_group_limit (fx->menu, 3);
-    xd_tray_menu_flush (fx->menu);
-    event = popup_menu (menu, &window);
-    group = find_row (fx, "sys-usb — ");
-    row = find_row (fx, "sys-usb:sda1 ");
-    gtk_widget_set_state_flags (group, GTK_STATE_FLAG_PRELIGHT, FALSE);
-    gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (group))), group,
-                              GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
-    xd_test_spin (300);
-    gtk_widget_set_state_flags (row, GTK_STATE_FLAG_PRELIGHT, FALSE);
-    gtk_menu_popup_at_widget (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))), row,
-                              GDK_GRAVITY_NORTH_EAST, GDK_GRAVITY_NORTH_WEST, event);
-    gdk_event_free (event);
-    xd_test_spin (800);
-    grouped = gdk_pixbuf_get_from_window (root, 0, 0, gdk_window_get_width (root),
-                                          gdk_window_get_height (root));
-    g_assert_nonnull (grouped);
-    g_assert_true (gdk_pixbuf_save (grouped, grouped_path, "png", &error, NULL));
-    g_assert_no_error (error);
-    g_test_message ("screenshot: %s", grouped_path);
-    gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (row))));
-    gtk_menu_popdown (GTK_MENU (gtk_menu_item_get_submenu (GTK_MENU_ITEM (group))));
-    gtk_menu_popdown (menu);
-    gtk_widget_destroy (window);
-    xd_test_spin (50);
-  }
+  shoot_screen (fx, dir, "menu.png", flat);
+  xd_tray_menu_set_group_limit (fx->menu, 3);
+  xd_tray_menu_flush (fx->menu);
+  shoot_screen (fx, dir, "menu-grouped.png", grouped);
 }
 
 int
