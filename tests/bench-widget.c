@@ -1188,11 +1188,38 @@ measure_in_process (XdSimHost *host, GPtrArray *targets, double *to_label, doubl
 #define XEMBED_RUNS 3
 #define XEMBED_SETTLE_US (3 * G_USEC_PER_SEC)
 
+/* Clicks @pid's tray icon (its small visible window, embedded in the
+ * systray; a tooltip may be showing too) as a person does to open its
+ * menu. */
+static void
+click_icon (Session *s, GPid pid, const char *label)
+{
+  g_autofree char *script
+    = g_strdup_printf ("for w in $(xdotool search --onlyvisible --pid %d); do "
+                       "  eval \"$(xdotool getwindowgeometry --shell \"$w\")\"; "
+                       "  if [ \"$WIDTH\" -le 64 ] && [ \"$HEIGHT\" -le 64 ]; then "
+                       "    xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)); sleep 0.2; "
+                       "    exec xdotool click 1; "
+                       "  fi; "
+                       "done; exit 1",
+                       (int) pid);
+  const char *argv[] = { "sh", "-c", script, NULL };
+  g_autoptr (GError) error = NULL;
+  gint status = -1;
+
+  if (!g_spawn_sync (NULL, (char **) argv, s->envp, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                     &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    g_error ("clicking the tray icon of the %s: %s", label, error->message);
+}
+
 /* Peak RSS (KiB) of @program in a desktop whose panel has no StatusNotifier
  * host: AppIndicator falls back to a status icon, and the widget builds its
- * menu as GTK widgets. Read once it has settled, 3 s after the start. */
+ * menu as GTK widgets. Read once it has settled, 3 s after the start
+ * (*@before), and again a second after a click on its icon opened its menu
+ * (the return value). */
 static gint64
-xembed_hwm_kib (Session *s, const Program *program)
+xembed_hwm_kib (Session *s, const Program *program, gint64 *before)
 {
   g_autofree char *log_name = g_strdup_printf ("%s-xembed.log", program->label);
   g_autofree char *log_path = g_build_filename (s->log_dir, log_name, NULL);
@@ -1201,6 +1228,10 @@ xembed_hwm_kib (Session *s, const Program *program)
   gint64 kib;
 
   g_usleep (XEMBED_SETTLE_US);
+  check_alive (pid, program->label);
+  *before = proc_status_kib (pid, "VmHWM");
+  click_icon (s, pid, program->label);
+  g_usleep (G_USEC_PER_SEC);
   check_alive (pid, program->label);
   kib = proc_status_kib (pid, "VmHWM");
   stop_program (pid);
@@ -1256,7 +1287,7 @@ main (int argc, char **argv)
   Program widget = { "widget", XD_WIDGET_PATH, TRUE, N_DEVICES };
   double dbus_lat[N_UPDATES], label_lat[N_UPDATES], signal_lat[N_UPDATES];
   double floor_ms, widget_ms, floor_hwm, widget_hwm, floor_hwm_open, widget_hwm_open, load_ms;
-  double xembed_floor_hwm, xembed_widget_hwm;
+  double xembed_floor_hwm, xembed_widget_hwm, xembed_floor_hwm0, xembed_widget_hwm0;
   double dbus_p99, label_p99, dbus_median, label_median, in_process_mib;
   double first_open, open_ms[OPEN_RUNS - 1], group_ms[OPEN_RUNS], submenu_ms[OPEN_RUNS], open_mib;
   gint64 start = g_get_monotonic_time ();
@@ -1413,20 +1444,27 @@ main (int argc, char **argv)
 
   /* 4. The same two programs in an XEmbed tray. */
   {
-    double f[XEMBED_RUNS], w[XEMBED_RUNS];
+    double f[XEMBED_RUNS], w[XEMBED_RUNS], f0[XEMBED_RUNS], w0[XEMBED_RUNS];
 
     desktop_start (&desktop, "xembed");
     g_strfreev (session.envp);
     session.envp = child_environment (state_dir);
     g_print ("\nstatus-icon fallback: xfce4-panel in xembed mode (no StatusNotifier host), peak "
-             "RSS %.0f s after the start\n",
+             "RSS %.0f s after the start, then after a click on the icon opened the menu\n",
              XEMBED_SETTLE_US / (double) G_USEC_PER_SEC);
     for (guint run = 0; run < XEMBED_RUNS; run++)
       {
-        f[run] = xembed_hwm_kib (&session, &floor) / 1024.0;
-        w[run] = xembed_hwm_kib (&session, &widget) / 1024.0;
-        g_print ("  run %u: VmHWM widget %.1f MiB, floor %.1f MiB\n", run + 1, w[run], f[run]);
+        gint64 floor_before, widget_before;
+
+        f[run] = xembed_hwm_kib (&session, &floor, &floor_before) / 1024.0;
+        w[run] = xembed_hwm_kib (&session, &widget, &widget_before) / 1024.0;
+        f0[run] = floor_before / 1024.0;
+        w0[run] = widget_before / 1024.0;
+        g_print ("  run %u: VmHWM widget %.1f MiB, then %.1f MiB; floor %.1f MiB, then %.1f MiB\n",
+                 run + 1, w0[run], w[run], f0[run], f[run]);
       }
+    xembed_floor_hwm0 = xd_bench_median (f0, XEMBED_RUNS);
+    xembed_widget_hwm0 = xd_bench_median (w0, XEMBED_RUNS);
     xembed_floor_hwm = xd_bench_median (f, XEMBED_RUNS);
     xembed_widget_hwm = xd_bench_median (w, XEMBED_RUNS);
     desktop_stop (&desktop);
@@ -1446,11 +1484,14 @@ main (int argc, char **argv)
     widget_hwm, floor_hwm, widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open, TARGET_RSS_MIB,
     MAX (widget_hwm - floor_hwm, widget_hwm_open - floor_hwm_open) <= TARGET_RSS_MIB ? "met"
                                                                                      : "MISSED");
-  g_print ("  peak RSS, status-icon fallback  widget %.1f MiB vs floor %.1f MiB = +%.1f MiB  "
-           "(target <= +%.0f MiB)  %s\n",
-           xembed_widget_hwm, xembed_floor_hwm, xembed_widget_hwm - xembed_floor_hwm,
-           TARGET_RSS_MIB,
-           xembed_widget_hwm - xembed_floor_hwm <= TARGET_RSS_MIB ? "met" : "MISSED");
+  g_print ("  peak RSS, status-icon fallback  widget %.1f MiB vs floor %.1f MiB = +%.1f MiB after "
+           "start-up, +%.1f MiB after opening the menu  (target <= +%.0f MiB)  %s\n",
+           xembed_widget_hwm, xembed_floor_hwm, xembed_widget_hwm0 - xembed_floor_hwm0,
+           xembed_widget_hwm - xembed_floor_hwm, TARGET_RSS_MIB,
+           MAX (xembed_widget_hwm0 - xembed_floor_hwm0, xembed_widget_hwm - xembed_floor_hwm)
+               <= TARGET_RSS_MIB
+             ? "met"
+             : "MISSED");
   g_print ("  menu update over D-Bus  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
            dbus_median, dbus_p99, TARGET_UPDATE_MS, dbus_p99 < TARGET_UPDATE_MS ? "met" : "MISSED");
   g_print ("  menu update in process  median %.2f ms, p99 %.2f ms  (target < %.0f ms)  %s\n",
