@@ -1089,8 +1089,12 @@ measure_open (GtkMenu *menu, GHashTable *labels, GPtrArray *targets, double *fir
       g_autofree char *key = g_strdup_printf ("vm-%03u:%s", device->backend, device->port);
       GtkWidget *label = g_hash_table_lookup (labels, key);
       GtkWidget *item = label ? gtk_widget_get_ancestor (label, GTK_TYPE_MENU_ITEM) : NULL;
-      double ms = time_to_first_frame (popup_menu, menu);
+      GtkWidget *shell = item ? gtk_widget_get_parent (item) : NULL;
+      double ms;
 
+      if (!item)
+        g_error ("no row for %s in the in-process menu", key);
+      ms = time_to_first_frame (popup_menu, menu);
       if (i == 0)
         {
           *first = ms;
@@ -1098,10 +1102,6 @@ measure_open (GtkMenu *menu, GHashTable *labels, GPtrArray *targets, double *fir
         }
       else
         open[i - 1] = ms;
-      GtkWidget *shell = item ? gtk_widget_get_parent (item) : NULL;
-
-      if (!item)
-        g_error ("no row for %s in the in-process menu", key);
       group[i]
         = shell == GTK_WIDGET (menu)
             ? -1
