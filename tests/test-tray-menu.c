@@ -403,6 +403,27 @@ find_row (Fixture *fx, const char *prefix)
   return find_row_in (fx->menu, prefix);
 }
 
+/* The submenu of @entry, made first if it was not, as the pointer reaching
+ * the entry makes it. */
+static GtkWidget *
+made_submenu (GtkWidget *entry)
+{
+  if (!gtk_menu_item_get_submenu (GTK_MENU_ITEM (entry)))
+    {
+      gtk_menu_item_select (GTK_MENU_ITEM (entry));
+      gtk_menu_item_deselect (GTK_MENU_ITEM (entry));
+    }
+  g_assert_nonnull (gtk_menu_item_get_submenu (GTK_MENU_ITEM (entry)));
+  return gtk_menu_item_get_submenu (GTK_MENU_ITEM (entry));
+}
+
+/* Opens the entry that starts with @prefix (a VM's, in a long section). */
+static void
+open_entry (Fixture *fx, const char *prefix)
+{
+  made_submenu (find_row (fx, prefix));
+}
+
 static GtkWidget *
 find_vm_item (Fixture *fx, const char *row_prefix, const char *vm)
 {
@@ -1103,9 +1124,10 @@ test_kits (Fixture *fx, gconstpointer data)
 
 /* @dump_text with the block section's rows put under one entry per VM, as
  * a section longer than the group limit shows them: @dom0 and @sys_usb are
- * those entries' lines. */
+ * those entries' lines. The rows are left out for entries not yet @open:
+ * they have no widgets until then. */
 static char *
-group_block (const char *dump_text, const char *dom0, const char *sys_usb)
+group_block (const char *dump_text, const char *dom0, const char *sys_usb, gboolean open)
 {
   static const char header[] = "item \"Block devices\" insensitive\n";
   const char *rows = strstr (dump_text, header) + strlen (header);
@@ -1122,8 +1144,11 @@ group_block (const char *dump_text, const char *dom0, const char *sys_usb)
         g_string_append (out, dom0);
       if (line == usb)
         g_string_append (out, sys_usb);
-      g_string_append (out, "  ");
-      g_string_append_len (out, line, next - line);
+      if (open)
+        {
+          g_string_append (out, "  ");
+          g_string_append_len (out, line, next - line);
+        }
       line = next;
     }
   g_string_append (out, end);
@@ -1158,18 +1183,28 @@ test_groups (Fixture *fx, gconstpointer data)
   xd_tray_menu_set_group_limit (fx->menu, 3);
   grouped = group_block (demo_dump, DOM0_GROUP,
                          "item \"sys-usb — 3 devices, 1 attached\" bold "
-                         "icon=drive-removable-media\n");
+                         "icon=drive-removable-media\n",
+                         FALSE);
   assert_dump (fx, grouped);
+  g_assert_true (shows_own_arrow (find_row (fx, "sys-usb — ")));
   summary = xd_tray_menu_dup_summary (fx->menu);
   g_assert_cmpstr (summary, ==, "7 devices, 1 attached");
 
-  /* A change to one row (not to its section) updates its group's text. */
+  /* A change to one row (not to its section) updates its group's text;
+   * the row, not made yet, shows it once the entry is opened. */
   engine_detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda1", "work");
   wait_for (fx, "device-changed 1/block/sda1 holders=0");
   detached = edit (demo_dump, SDA1_ATTACHED, SDA1_FREE, NULL);
   g_free (grouped);
   grouped = group_block (detached, DOM0_GROUP,
-                         "item \"sys-usb — 3 devices\" icon=drive-removable-media\n");
+                         "item \"sys-usb — 3 devices\" icon=drive-removable-media\n", FALSE);
+  assert_dump (fx, grouped);
+  open_entry (fx, "dom0 — ");
+  open_entry (fx, "sys-usb — ");
+  g_assert_false (shows_own_arrow (find_row (fx, "sys-usb — ")));
+  g_free (grouped);
+  grouped = group_block (detached, DOM0_GROUP,
+                         "item \"sys-usb — 3 devices\" icon=drive-removable-media\n", TRUE);
   assert_dump (fx, grouped);
 
   /* A click inside a group attaches, and the group says so. */
@@ -1179,13 +1214,17 @@ test_groups (Fixture *fx, gconstpointer data)
   g_free (grouped);
   grouped = group_block (demo_dump, DOM0_GROUP,
                          "item \"sys-usb — 3 devices, 1 attached\" bold "
-                         "icon=drive-removable-media\n");
+                         "icon=drive-removable-media\n",
+                         TRUE);
   assert_dump (fx, grouped);
 
   /* The panel is given the same entries. */
   xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
   assert_dbusmenu (fx, grouped);
   xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_GTK);
+  /* Made again, its VMs' entries not opened yet. */
+  open_entry (fx, "dom0 — ");
+  open_entry (fx, "sys-usb — ");
 
   /* A new device: its row and its group are marked. */
   g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "block", "sdb", kv, &error));
@@ -1202,7 +1241,8 @@ test_groups (Fixture *fx, gconstpointer data)
   g_free (grouped);
   grouped = group_block (added, DOM0_GROUP,
                          "item \"sys-usb — 4 devices, 1 attached — NEW\" bold "
-                         "icon=drive-removable-media\n");
+                         "icon=drive-removable-media\n",
+                         TRUE);
   assert_dump (fx, grouped);
 
   /* Short again: one row per device, in the menu. */
@@ -1346,7 +1386,7 @@ shoot_screen (Fixture *fx, const char *dir, const char *name, const char *const 
   for (guint i = 0; entries[i]; i++)
     {
       GtkWidget *entry = find_row (fx, entries[i]);
-      GtkWidget *submenu = gtk_menu_item_get_submenu (GTK_MENU_ITEM (entry));
+      GtkWidget *submenu = made_submenu (entry);
 
       gtk_widget_set_state_flags (entry, GTK_STATE_FLAG_PRELIGHT, FALSE);
       gtk_menu_popup_at_widget (GTK_MENU (submenu), entry, GDK_GRAVITY_NORTH_EAST,

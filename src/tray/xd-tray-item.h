@@ -41,6 +41,10 @@ typedef enum
   XD_TRAY_ITEM_SEPARATOR = 1 << 2,
   /* The top-level menu. */
   XD_TRAY_ITEM_MENU = 1 << 3,
+  /* GTK, for a SUBMENU entry with an ICON: the entries placed in its
+   * submenu get their widgets only when the submenu is made, when a person
+   * first selects the entry. Until then they are kept in order, as text. */
+  XD_TRAY_ITEM_LAZY_CHILDREN = 1 << 4,
 } XdTrayItemFlags;
 
 typedef struct _XdTrayItem XdTrayItem;
@@ -84,8 +88,9 @@ gint xd_tray_item_position (XdTrayItem *container, XdTrayItem *child);
  * does not say). */
 gboolean xd_tray_item_submenu_is_open (XdTrayItem *item);
 
-/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), or an
- * XdMenuNode (the root for MENU). Not owned by the caller. */
+/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), made
+ * now if it was not yet, or an XdMenuNode (the root for MENU). Not owned
+ * by the caller. */
 GtkWidget *xd_tray_item_get_widget (XdTrayItem *item);
 XdMenuNode *xd_tray_item_get_node (XdTrayItem *item);
 

@@ -431,7 +431,9 @@ place_groups (XdTrayMenu *self, Section *section, GPtrArray *entries)
           group = g_new0 (Group, 1);
           group->backend = backend;
           group->rows = g_ptr_array_new ();
-          group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
+          /* Its rows' widgets are made when a person opens it. */
+          group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU
+                                                       | XD_TRAY_ITEM_LAZY_CHILDREN);
           xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
           g_hash_table_insert (section->groups, GUINT_TO_POINTER (backend), group);
         }
