@@ -1221,6 +1221,29 @@ test_groups (Fixture *fx, gconstpointer data)
   /* The panel is given the same entries. */
   xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_DBUSMENU);
   assert_dbusmenu (fx, grouped);
+  /* In a menu too large to fill ahead, it is given a VM's rows when it
+   * opens the VM's entry, as it is given a row's VMs. */
+  {
+    g_autofree char *lazy = lazy_dump (demo_dump, NULL);
+    g_autofree char *closed = NULL, *open = NULL;
+    XdMenuNode *root;
+
+    xd_tray_menu_set_eager_limit (fx->menu, 1);
+    closed = group_block (lazy, DOM0_GROUP,
+                          "item \"sys-usb — 3 devices, 1 attached\" icon=drive-removable-media\n",
+                          FALSE);
+    assert_dbusmenu (fx, closed);
+    root = xd_tray_menu_get_dbusmenu_root (fx->menu);
+    xd_menu_node_activate (find_dbusmenu_entry (root, "dom0 — "));
+    xd_menu_node_activate (find_dbusmenu_entry (root, "sys-usb — "));
+    open
+      = group_block (lazy, DOM0_GROUP,
+                     "item \"sys-usb — 3 devices, 1 attached\" icon=drive-removable-media\n", TRUE);
+    assert_dbusmenu (fx, open);
+    /* Filled ahead again: every VM's rows, at once. */
+    xd_tray_menu_set_eager_limit (fx->menu, 4096);
+    assert_dbusmenu (fx, grouped);
+  }
   xd_tray_menu_set_kit (fx->menu, XD_TRAY_KIT_GTK);
   /* Made again, its VMs' entries not opened yet. */
   open_entry (fx, "dom0 — ");

@@ -22,10 +22,12 @@ struct _XdTrayItem
   GtkWidget *label;
   GtkWidget *box;
   GtkWidget *submenu;
-  /* GTK, LAZY_CHILDREN: the entries placed while there is no submenu, in
+  /* LAZY_CHILDREN: the entries placed while it was not opened yet, in
    * order (not owned); and the entry whose list holds this one. */
   GPtrArray *pending;
   XdTrayItem *pending_in;
+  /* dbusmenu, LAZY_CHILDREN: whether the panel asked for the children. */
+  gboolean opened;
   /* dbusmenu: the entry (the root for MENU), owned. */
   XdMenuNode *node;
 
@@ -227,11 +229,26 @@ node_activated_cb (XdMenuNode *node, gpointer user_data)
 }
 
 /* The entry's submenu is about to be shown (AboutToShow, "opened", or a
- * click on the entry, as dbusmenu-gtk sends when it opens it). */
+ * click on the entry, as dbusmenu-gtk sends when it opens it); the entries
+ * kept back until then are given to the panel (in one LayoutUpdated). */
 static void
 node_wanted_cb (XdMenuNode *node, gpointer user_data)
 {
-  run (user_data, ((XdTrayItem *) user_data)->wanted);
+  XdTrayItem *item = user_data;
+
+  if ((item->flags & XD_TRAY_ITEM_LAZY_CHILDREN) && !item->opened)
+    {
+      item->opened = TRUE;
+      for (guint i = 0; item->pending && i < item->pending->len; i++)
+        {
+          XdTrayItem *child = item->pending->pdata[i];
+
+          child->pending_in = NULL;
+          xd_menu_node_insert (node, child->node, xd_menu_node_get_n_children (node));
+        }
+      g_clear_pointer (&item->pending, g_ptr_array_unref);
+    }
+  run (item, item->wanted);
 }
 
 /* ---- construction ---- */
@@ -519,7 +536,9 @@ gtk_shell (XdTrayItem *container)
 static gboolean
 keeps_pending (XdTrayItem *container)
 {
-  return (container->flags & XD_TRAY_ITEM_LAZY_CHILDREN) && !container->submenu;
+  if (!(container->flags & XD_TRAY_ITEM_LAZY_CHILDREN))
+    return FALSE;
+  return container->kit == XD_TRAY_KIT_GTK ? !container->submenu : !container->opened;
 }
 
 /* Takes @child out of the list or the menu it is in. */
@@ -535,6 +554,9 @@ unplace (XdTrayItem *child)
     }
   else if (child->widget && (parent = gtk_widget_get_parent (child->widget)))
     gtk_container_remove (GTK_CONTAINER (parent), child->widget);
+  else
+    /* Entries never go from a panel's menu back to a list. */
+    g_return_if_fail (!child->node || !xd_menu_node_get_parent (child->node));
 }
 
 static void
@@ -603,6 +625,8 @@ place_dbusmenu (XdTrayItem *container, guint base, XdTrayItem *const *children, 
       XdMenuNode *child = children[i]->node;
       guint position = base + i;
 
+      if (children[i]->pending_in)
+        unplace (children[i]);
       if (position < xd_menu_node_get_n_children (parent)
           && xd_menu_node_get_child (parent, position) == child)
         continue;
@@ -618,7 +642,7 @@ xd_tray_item_place (XdTrayItem *container, guint base, XdTrayItem *const *childr
                     guint n_children)
 {
   g_return_if_fail (container->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU));
-  if (container->kit == XD_TRAY_KIT_GTK && keeps_pending (container))
+  if (keeps_pending (container))
     place_pending (container, base, children, n_children);
   else if (container->kit == XD_TRAY_KIT_GTK)
     place_gtk (container, base, children, n_children);
@@ -629,7 +653,7 @@ xd_tray_item_place (XdTrayItem *container, guint base, XdTrayItem *const *childr
 gint
 xd_tray_item_position (XdTrayItem *container, XdTrayItem *child)
 {
-  if (container->kit == XD_TRAY_KIT_GTK && keeps_pending (container))
+  if (keeps_pending (container))
     {
       guint index;
       return container->pending && g_ptr_array_find (container->pending, child, &index)

@@ -41,9 +41,10 @@ typedef enum
   XD_TRAY_ITEM_SEPARATOR = 1 << 2,
   /* The top-level menu. */
   XD_TRAY_ITEM_MENU = 1 << 3,
-  /* GTK, for a SUBMENU entry with an ICON: the entries placed in its
-   * submenu get their widgets only when the submenu is made, when a person
-   * first selects the entry. Until then they are kept in order, as text. */
+  /* For a SUBMENU entry with an ICON: the entries placed in its submenu are
+   * kept in order, as text, until it is first opened (GTK: a person selects
+   * it; dbusmenu: the panel's AboutToShow). Then they get their widgets
+   * (GTK), or the panel is given them (dbusmenu). */
   XD_TRAY_ITEM_LAZY_CHILDREN = 1 << 4,
 } XdTrayItemFlags;
 

@@ -55,8 +55,10 @@ typedef struct
   XdTrayItem *separator; /* after the section; NULL for the last */
   /* XdTrayRow *, in menu order (the engine's: backend name, then port). */
   GPtrArray *rows;
-  /* Whether rows are in their VM's Group rather than in the menu. */
+  /* Whether rows are in their VM's Group rather than in the menu; whether
+   * a Group's rows wait for it to be opened (XD_TRAY_ITEM_LAZY_CHILDREN). */
   gboolean grouped;
+  gboolean lazy_groups;
   /* Backend domid -> Group *, while grouped. */
   GHashTable *groups;
   gboolean dirty;
@@ -431,9 +433,9 @@ place_groups (XdTrayMenu *self, Section *section, GPtrArray *entries)
           group = g_new0 (Group, 1);
           group->backend = backend;
           group->rows = g_ptr_array_new ();
-          /* Its rows' widgets are made when a person opens it. */
-          group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU
-                                                       | XD_TRAY_ITEM_LAZY_CHILDREN);
+          group->item = xd_tray_item_new (
+            self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU
+                         | (section->lazy_groups ? XD_TRAY_ITEM_LAZY_CHILDREN : 0));
           xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
           g_hash_table_insert (section->groups, GUINT_TO_POINTER (backend), group);
         }
@@ -482,8 +484,12 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   g_autoptr (GPtrArray) entries = g_ptr_array_new ();
   g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
   gboolean grouped = devices->len > self->group_limit && spans_backends (devices);
+  /* GTK makes a group's rows when a person opens it. A panel is given them
+   * when it asks (AboutToShow) in a menu too large to fill ahead, as the
+   * rows' own submenus are. */
+  gboolean lazy_groups = self->kit == XD_TRAY_KIT_GTK || self->lazy;
 
-  if (grouped != section->grouped)
+  if (grouped != section->grouped || (grouped && lazy_groups != section->lazy_groups))
     {
       /* The rows change containers: they are made again, in the new one. */
       g_debug ("%s: %s", xd_class_id_to_string (section->klass),
@@ -494,6 +500,7 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
       g_hash_table_remove_all (section->groups);
       section->grouped = grouped;
     }
+  section->lazy_groups = lazy_groups;
   section->n_devices = devices->len;
   section->n_attached = 0;
   for (guint i = 0; i < devices->len; i++)
