@@ -140,6 +140,25 @@ test_list_class (Fixture *fx, gconstpointer data)
   run (&r4, pci);
   g_assert_cmpint (exit_code (&r4), ==, 0);
   g_assert_cmpstr (r4.out, ==, "");
+
+  /* Ports in the order people expect: sda2 before sda10. */
+  {
+    static const char *const kv[]
+      = { "desc", "Partition ten", "size", "1000000000", "mode", "w", NULL };
+    g_autoptr (GError) error = NULL;
+    g_auto (Result) r5 = { 0 };
+
+    g_assert_true (xd_sim_host_publish_device (fx->host, 1, "block", "sda10", kv, &error));
+    g_assert_no_error (error);
+    run (&r5, block);
+    g_assert_cmpstr (
+      r5.out, ==,
+      "dom0:sr0       DVD-ROM\n"
+      "sys-usb:sda    SanDisk Cruzer Blade\n"
+      "sys-usb:sda1   SanDisk Cruzer Blade (partition 1)  work (read-only=no, frontend-dev=xvdi)\n"
+      "sys-usb:sda2   SanDisk Cruzer Blade (partition 2)\n"
+      "sys-usb:sda10  Partition ten\n");
+  }
 }
 
 static void

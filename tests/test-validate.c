@@ -846,11 +846,38 @@ test_entry_format (void)
   g_assert_false (xd_device_entry_valid_key ("abcdefghijklmnopqrstuvwxyzabcdefg"));
 }
 
+/* Names and ports in the order people expect; a total order all the same
+ * (a VM may name its ports so as to confuse a sort). */
+static void
+test_natural_order (void)
+{
+  /* clang-format off */
+  static const char *const sorted[] = {
+    "", "0", "00", "01", "1", "2", "9", "10",
+    "99999999999999999999999", "100000000000000000000000",
+    "a", "sda", "sda1", "sda2", "sda10", "sda10a", "sda11", "sdb",
+    "vm-2", "vm-9", "vm-10", "vm-10:x", "vm-100", "xvd", "\xc3\xa9",
+  };
+  /* clang-format on */
+
+  for (guint i = 0; i < G_N_ELEMENTS (sorted); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (sorted); j++)
+      {
+        int c = xd_natural_compare (sorted[i], sorted[j]);
+        int expected = i < j ? -1 : i > j ? 1 : 0;
+
+        if (c != expected)
+          g_error ("xd_natural_compare (\"%s\", \"%s\") = %d, expected %d", sorted[i], sorted[j], c,
+                   expected);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
+  g_test_add_func ("/xd/model/natural-order", test_natural_order);
   g_test_add_func ("/xd/validate/entry/parse", test_entry_parse);
   g_test_add_func ("/xd/validate/entry/format", test_entry_format);
   g_test_add_func ("/xd/validate/port/hostile", test_port_hostile);

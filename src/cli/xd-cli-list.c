@@ -59,7 +59,7 @@ compare_rows (gconstpointer a, gconstpointer b)
   const Row *y = *(Row *const *) b;
   if (x->klass != y->klass)
     return x->klass < y->klass ? -1 : 1;
-  return strcmp (x->id, y->id);
+  return xd_natural_compare (x->id, y->id);
 }
 
 /* The assignments of one device, XdAssignment *, not owned. */

@@ -1327,7 +1327,7 @@ compare_vms (gconstpointer a, gconstpointer b)
 {
   const XdVm *x = *(XdVm *const *) a;
   const XdVm *y = *(XdVm *const *) b;
-  return strcmp (x->name, y->name);
+  return xd_natural_compare (x->name, y->name);
 }
 
 GPtrArray *
@@ -1375,11 +1375,11 @@ compare_devices (gconstpointer a, gconstpointer b)
 
   if (x->klass != y->klass)
     return x->klass < y->klass ? -1 : 1;
-  c = strcmp (xd_engine_vm_name (sort_engine, x->backend, bx),
-              xd_engine_vm_name (sort_engine, y->backend, by));
+  c = xd_natural_compare (xd_engine_vm_name (sort_engine, x->backend, bx),
+                          xd_engine_vm_name (sort_engine, y->backend, by));
   if (c != 0)
     return c;
-  return strcmp (x->port, y->port);
+  return xd_natural_compare (x->port, y->port);
 }
 
 GPtrArray *

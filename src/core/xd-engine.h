@@ -30,12 +30,14 @@ XdEngine *xd_engine_new (XdStore *store);
  * the model current from the thread-default main loop. */
 gboolean xd_engine_load (XdEngine *self, gboolean watch, GError **error);
 
-/* Running VMs sorted by name (dom0 included), XdVm *, transfer container. */
+/* Running VMs sorted by name (xd_natural_compare (): vm-9 before vm-10;
+ * dom0 included), XdVm *, transfer container. */
 GPtrArray *xd_engine_get_vms (XdEngine *self);
 XdVm *xd_engine_lookup_vm (XdEngine *self, guint domid);
 XdVm *xd_engine_lookup_vm_by_name (XdEngine *self, const char *name);
 /* Devices of @klass (or of every class for XD_N_CLASSES) sorted by backend
- * name then port, XdDevice *, transfer container. */
+ * name then port (xd_natural_compare (): sda2 before sda10), XdDevice *,
+ * transfer container. */
 GPtrArray *xd_engine_get_devices (XdEngine *self, XdClassId klass);
 XdDevice *xd_engine_lookup_device (XdEngine *self, XdClassId klass, guint backend,
                                    const char *port);

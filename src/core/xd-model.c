@@ -141,3 +141,41 @@ xd_device_key (XdClassId klass, guint backend, const char *port)
 {
   return g_strdup_printf ("%u/%s/%s", backend, xd_class_id_to_string (klass), port);
 }
+
+int
+xd_natural_compare (const char *a, const char *b)
+{
+  const char *p = a, *q = b;
+  int c;
+
+  while (*p && *q)
+    {
+      if (g_ascii_isdigit (*p) && g_ascii_isdigit (*q))
+        {
+          const char *p0, *q0;
+
+          while (*p == '0' && g_ascii_isdigit (p[1]))
+            p++;
+          while (*q == '0' && g_ascii_isdigit (q[1]))
+            q++;
+          for (p0 = p; g_ascii_isdigit (*p); p++)
+            ;
+          for (q0 = q; g_ascii_isdigit (*q); q++)
+            ;
+          /* Without leading zeros, the longer run is the larger number. */
+          if (p - p0 != q - q0)
+            return p - p0 < q - q0 ? -1 : 1;
+          if ((c = memcmp (p0, q0, (size_t) (p - p0))) != 0)
+            return c < 0 ? -1 : 1;
+          continue;
+        }
+      if (*p != *q)
+        return (guchar) *p < (guchar) *q ? -1 : 1;
+      p++;
+      q++;
+    }
+  if (*p || *q)
+    return *p ? 1 : -1;
+  c = strcmp (a, b);
+  return (c > 0) - (c < 0);
+}

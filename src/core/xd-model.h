@@ -90,4 +90,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (XdDevice, xd_device_unref)
 /* "<backend domid>/<class>/<port>": the key the engine indexes devices by. */
 char *xd_device_key (XdClassId klass, guint backend, const char *port);
 
+/* The order people expect for names and ports: runs of digits compare as
+ * numbers ("sda2" before "sda10", "vm-9" before "vm-10"), of any length;
+ * the rest byte by byte. A total order: names that differ only in leading
+ * zeros fall back to strcmp (). */
+int xd_natural_compare (const char *a, const char *b);
+
 G_END_DECLS
