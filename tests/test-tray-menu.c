@@ -1190,6 +1190,29 @@ test_groups (Fixture *fx, gconstpointer data)
   summary = xd_tray_menu_dup_summary (fx->menu);
   g_assert_cmpstr (summary, ==, "7 devices, 1 attached");
 
+  /* A device new in an entry not opened yet (no row made): the entry says
+   * so, until the mark expires, with no other change. */
+  {
+    GtkWidget *label;
+
+    xd_tray_menu_set_new_seconds (fx->menu, 1);
+    g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "block", "sdc", kv, &error));
+    g_assert_no_error (error);
+    wait_for (fx, "device-added 1/block/sdc holders=0");
+    xd_tray_menu_flush (fx->menu);
+    label = find_child (find_row (fx, "sys-usb — "), GTK_TYPE_LABEL);
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==,
+                     "sys-usb — 4 devices, 1 attached — NEW");
+    g_assert_true (shows_own_arrow (find_row (fx, "sys-usb — ")));
+    xd_test_spin (1500);
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "sys-usb — 4 devices, 1 attached");
+    g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, "block", "sdc", &error));
+    g_assert_no_error (error);
+    wait_for (fx, "device-removed 1/block/sdc holders=0");
+    xd_tray_menu_set_new_seconds (fx->menu, 120);
+    assert_dump (fx, grouped);
+  }
+
   /* A change to one row (not to its section) updates its group's text;
    * the row, not made yet, shows it once the entry is opened. */
   engine_detach (fx, XD_CLASS_BLOCK, "sys-usb", "sda1", "work");

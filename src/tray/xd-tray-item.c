@@ -13,8 +13,7 @@ struct _XdTrayItem
   XdTrayKit kit;
   XdTrayItemFlags flags;
 
-  /* GTK: the item (a GtkMenu for MENU), owned, made when it is first
-   * placed in a menu that exists (or asked for); its image and label; the
+  /* GTK: the item (a GtkMenu for MENU), owned; its image and label; the
    * GtkMenu of a SUBMENU entry, made when first needed (until then the item
    * draws the arrow that stands for GTK's). */
   GtkWidget *widget;
@@ -22,12 +21,6 @@ struct _XdTrayItem
   GtkWidget *label;
   GtkWidget *box;
   GtkWidget *submenu;
-  /* LAZY_CHILDREN: the entries placed while it was not opened yet, in
-   * order (not owned); and the entry whose list holds this one. */
-  GPtrArray *pending;
-  XdTrayItem *pending_in;
-  /* dbusmenu, LAZY_CHILDREN: whether the panel asked for the children. */
-  gboolean opened;
   /* dbusmenu: the entry (the root for MENU), owned. */
   XdMenuNode *node;
 
@@ -57,7 +50,6 @@ struct _XdTrayItem
 #define ARROW_GAP 10
 
 static void ensure_submenu (XdTrayItem *item);
-static void ensure_widget (XdTrayItem *item);
 
 #define XD_TYPE_LAZY_MENU_ITEM (xd_lazy_menu_item_get_type ())
 G_DECLARE_FINAL_TYPE (XdLazyMenuItem, xd_lazy_menu_item, XD, LAZY_MENU_ITEM, GtkMenuItem)
@@ -174,24 +166,11 @@ ensure_submenu (XdTrayItem *item)
 {
   if (item->submenu || !(item->flags & XD_TRAY_ITEM_SUBMENU))
     return;
-  ensure_widget (item);
   item->submenu = gtk_menu_new ();
   /* GTK draws its arrow from now on, in room of its own. */
   if (item->box)
     gtk_widget_set_margin_end (item->box, 0);
   gtk_menu_item_set_submenu (GTK_MENU_ITEM (item->widget), item->submenu);
-  if (item->pending)
-    {
-      for (guint i = 0; i < item->pending->len; i++)
-        {
-          XdTrayItem *child = item->pending->pdata[i];
-
-          child->pending_in = NULL;
-          ensure_widget (child);
-          gtk_menu_shell_append (GTK_MENU_SHELL (item->submenu), child->widget);
-        }
-      g_clear_pointer (&item->pending, g_ptr_array_unref);
-    }
 }
 
 /* ---- signals ---- */
@@ -229,26 +208,11 @@ node_activated_cb (XdMenuNode *node, gpointer user_data)
 }
 
 /* The entry's submenu is about to be shown (AboutToShow, "opened", or a
- * click on the entry, as dbusmenu-gtk sends when it opens it); the entries
- * kept back until then are given to the panel (in one LayoutUpdated). */
+ * click on the entry, as dbusmenu-gtk sends when it opens it). */
 static void
 node_wanted_cb (XdMenuNode *node, gpointer user_data)
 {
-  XdTrayItem *item = user_data;
-
-  if ((item->flags & XD_TRAY_ITEM_LAZY_CHILDREN) && !item->opened)
-    {
-      item->opened = TRUE;
-      for (guint i = 0; item->pending && i < item->pending->len; i++)
-        {
-          XdTrayItem *child = item->pending->pdata[i];
-
-          child->pending_in = NULL;
-          xd_menu_node_insert (node, child->node, xd_menu_node_get_n_children (node));
-        }
-      g_clear_pointer (&item->pending, g_ptr_array_unref);
-    }
-  run (item, item->wanted);
+  run (user_data, ((XdTrayItem *) user_data)->wanted);
 }
 
 /* ---- construction ---- */
@@ -314,26 +278,6 @@ new_gtk (XdTrayItem *item)
     }
 }
 
-static void apply_text (XdTrayItem *item);
-static void apply_icon (XdTrayItem *item);
-
-/* Makes the item's widgets, showing what was set on it so far. */
-static void
-ensure_widget (XdTrayItem *item)
-{
-  if (item->widget)
-    return;
-  new_gtk (item);
-  if (item->text)
-    apply_text (item);
-  if (item->icon)
-    apply_icon (item);
-  if (!item->sensitive)
-    gtk_widget_set_sensitive (item->widget, FALSE);
-  if (!item->visible)
-    gtk_widget_set_visible (item->widget, FALSE);
-}
-
 static void
 new_dbusmenu (XdTrayItem *item)
 {
@@ -358,8 +302,9 @@ xd_tray_item_new (XdTrayKit kit, XdTrayItemFlags flags)
   item->flags = flags;
   item->sensitive = TRUE;
   item->visible = TRUE;
-  /* GTK's widgets wait for a menu to be put in (ensure_widget ()). */
-  if (kit == XD_TRAY_KIT_DBUSMENU)
+  if (kit == XD_TRAY_KIT_GTK)
+    new_gtk (item);
+  else
     new_dbusmenu (item);
   return item;
 }
@@ -369,13 +314,7 @@ xd_tray_item_free (XdTrayItem *item)
 {
   if (!item)
     return;
-  if (item->pending_in)
-    g_ptr_array_remove (item->pending_in->pending, item);
-  if (item->pending)
-    for (guint i = 0; i < item->pending->len; i++)
-      ((XdTrayItem *) item->pending->pdata[i])->pending_in = NULL;
-  g_clear_pointer (&item->pending, g_ptr_array_unref);
-  if (item->kit == XD_TRAY_KIT_GTK && item->widget)
+  if (item->kit == XD_TRAY_KIT_GTK)
     {
       for (guint i = 0; i < G_N_ELEMENTS (item->handler_ids); i++)
         if (item->handler_ids[i])
@@ -385,7 +324,7 @@ xd_tray_item_free (XdTrayItem *item)
       gtk_widget_destroy (item->widget);
       g_object_unref (item->widget);
     }
-  else if (item->kit == XD_TRAY_KIT_DBUSMENU)
+  else
     xd_menu_node_free (item->node);
   g_free (item->text);
   g_free (item);
@@ -416,21 +355,6 @@ dbusmenu_label (const char *text)
   return g_string_free (label, FALSE);
 }
 
-static void
-apply_text (XdTrayItem *item)
-{
-  if (!item->label)
-    return;
-  if (item->bold)
-    {
-      /* Built by escaping: the label's text stays exactly the text. */
-      g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", item->text);
-      gtk_label_set_markup (GTK_LABEL (item->label), markup);
-    }
-  else
-    gtk_label_set_text (GTK_LABEL (item->label), item->text);
-}
-
 void
 xd_tray_item_set_text (XdTrayItem *item, const char *text, gboolean bold)
 {
@@ -440,7 +364,18 @@ xd_tray_item_set_text (XdTrayItem *item, const char *text, gboolean bold)
   item->text = g_strdup (text);
   item->bold = bold;
   if (item->kit == XD_TRAY_KIT_GTK)
-    apply_text (item);
+    {
+      if (!item->label)
+        return;
+      if (bold)
+        {
+          /* Built by escaping: the label's text stays exactly @text. */
+          g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
+          gtk_label_set_markup (GTK_LABEL (item->label), markup);
+        }
+      else
+        gtk_label_set_text (GTK_LABEL (item->label), text);
+    }
   else
     {
       g_autofree char *label = dbusmenu_label (text);
@@ -454,17 +389,6 @@ xd_tray_item_get_text (XdTrayItem *item)
   return item->text;
 }
 
-static void
-apply_icon (XdTrayItem *item)
-{
-  if (!item->image)
-    return;
-  if (item->icon)
-    gtk_image_set_from_icon_name (GTK_IMAGE (item->image), item->icon, GTK_ICON_SIZE_MENU);
-  else
-    gtk_image_clear (GTK_IMAGE (item->image));
-}
-
 void
 xd_tray_item_set_icon (XdTrayItem *item, const char *icon_name)
 {
@@ -472,7 +396,14 @@ xd_tray_item_set_icon (XdTrayItem *item, const char *icon_name)
     return;
   item->icon = icon_name;
   if (item->kit == XD_TRAY_KIT_GTK)
-    apply_icon (item);
+    {
+      if (!item->image)
+        return;
+      if (icon_name)
+        gtk_image_set_from_icon_name (GTK_IMAGE (item->image), icon_name, GTK_ICON_SIZE_MENU);
+      else
+        gtk_image_clear (GTK_IMAGE (item->image));
+    }
   else
     xd_menu_node_set_icon (item->node, icon_name);
 }
@@ -483,10 +414,10 @@ xd_tray_item_set_sensitive (XdTrayItem *item, gboolean sensitive)
   if (item->sensitive == sensitive)
     return;
   item->sensitive = sensitive;
-  if (item->kit == XD_TRAY_KIT_DBUSMENU)
-    xd_menu_node_set_enabled (item->node, sensitive);
-  else if (item->widget)
+  if (item->kit == XD_TRAY_KIT_GTK)
     gtk_widget_set_sensitive (item->widget, sensitive);
+  else
+    xd_menu_node_set_enabled (item->node, sensitive);
 }
 
 gboolean
@@ -501,10 +432,10 @@ xd_tray_item_set_visible (XdTrayItem *item, gboolean visible)
   if (item->visible == visible)
     return;
   item->visible = visible;
-  if (item->kit == XD_TRAY_KIT_DBUSMENU)
-    xd_menu_node_set_visible (item->node, visible);
-  else if (item->widget)
+  if (item->kit == XD_TRAY_KIT_GTK)
     gtk_widget_set_visible (item->widget, visible);
+  else
+    xd_menu_node_set_visible (item->node, visible);
 }
 
 void
@@ -527,55 +458,8 @@ xd_tray_item_block (XdTrayItem *item, gboolean blocked)
 static GtkMenuShell *
 gtk_shell (XdTrayItem *container)
 {
-  ensure_widget (container);
   ensure_submenu (container);
   return GTK_MENU_SHELL (container->submenu ? container->submenu : container->widget);
-}
-
-/* Whether entries placed in @container are kept as a list for now. */
-static gboolean
-keeps_pending (XdTrayItem *container)
-{
-  if (!(container->flags & XD_TRAY_ITEM_LAZY_CHILDREN))
-    return FALSE;
-  return container->kit == XD_TRAY_KIT_GTK ? !container->submenu : !container->opened;
-}
-
-/* Takes @child out of the list or the menu it is in. */
-static void
-unplace (XdTrayItem *child)
-{
-  GtkWidget *parent;
-
-  if (child->pending_in)
-    {
-      g_ptr_array_remove (child->pending_in->pending, child);
-      child->pending_in = NULL;
-    }
-  else if (child->widget && (parent = gtk_widget_get_parent (child->widget)))
-    gtk_container_remove (GTK_CONTAINER (parent), child->widget);
-  else
-    /* Entries never go from a panel's menu back to a list. */
-    g_return_if_fail (!child->node || !xd_menu_node_get_parent (child->node));
-}
-
-static void
-place_pending (XdTrayItem *container, guint base, XdTrayItem *const *children, guint n_children)
-{
-  if (!container->pending)
-    container->pending = g_ptr_array_new ();
-  for (guint i = 0; i < n_children; i++)
-    {
-      XdTrayItem *child = children[i];
-      guint position = base + i;
-
-      if (position < container->pending->len && container->pending->pdata[position] == child)
-        continue;
-      unplace (child);
-      g_ptr_array_insert (container->pending, (gint) MIN (position, container->pending->len),
-                          child);
-      child->pending_in = container;
-    }
 }
 
 static void
@@ -587,12 +471,8 @@ place_gtk (XdTrayItem *container, guint base, XdTrayItem *const *children, guint
 
   for (guint i = 0; i < n_children; i++)
     {
-      GtkWidget *widget;
+      GtkWidget *widget = children[i]->widget;
 
-      if (children[i]->pending_in)
-        unplace (children[i]);
-      ensure_widget (children[i]);
-      widget = children[i]->widget;
       if (l && l->data == widget)
         {
           l = l->next;
@@ -625,8 +505,6 @@ place_dbusmenu (XdTrayItem *container, guint base, XdTrayItem *const *children, 
       XdMenuNode *child = children[i]->node;
       guint position = base + i;
 
-      if (children[i]->pending_in)
-        unplace (children[i]);
       if (position < xd_menu_node_get_n_children (parent)
           && xd_menu_node_get_child (parent, position) == child)
         continue;
@@ -642,9 +520,7 @@ xd_tray_item_place (XdTrayItem *container, guint base, XdTrayItem *const *childr
                     guint n_children)
 {
   g_return_if_fail (container->flags & (XD_TRAY_ITEM_MENU | XD_TRAY_ITEM_SUBMENU));
-  if (keeps_pending (container))
-    place_pending (container, base, children, n_children);
-  else if (container->kit == XD_TRAY_KIT_GTK)
+  if (container->kit == XD_TRAY_KIT_GTK)
     place_gtk (container, base, children, n_children);
   else
     place_dbusmenu (container, base, children, n_children);
@@ -653,13 +529,6 @@ xd_tray_item_place (XdTrayItem *container, guint base, XdTrayItem *const *childr
 gint
 xd_tray_item_position (XdTrayItem *container, XdTrayItem *child)
 {
-  if (keeps_pending (container))
-    {
-      guint index;
-      return container->pending && g_ptr_array_find (container->pending, child, &index)
-               ? (gint) index
-               : -1;
-    }
   if (container->kit == XD_TRAY_KIT_GTK)
     {
       g_autoptr (GList) list = gtk_container_get_children (GTK_CONTAINER (gtk_shell (container)));
@@ -677,8 +546,6 @@ xd_tray_item_submenu_is_open (XdTrayItem *item)
 GtkWidget *
 xd_tray_item_get_widget (XdTrayItem *item)
 {
-  if (item->kit == XD_TRAY_KIT_GTK)
-    ensure_widget (item);
   return item->widget;
 }
 

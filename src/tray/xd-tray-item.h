@@ -41,11 +41,6 @@ typedef enum
   XD_TRAY_ITEM_SEPARATOR = 1 << 2,
   /* The top-level menu. */
   XD_TRAY_ITEM_MENU = 1 << 3,
-  /* For a SUBMENU entry with an ICON: the entries placed in its submenu are
-   * kept in order, as text, until it is first opened (GTK: a person selects
-   * it; dbusmenu: the panel's AboutToShow). Then they get their widgets
-   * (GTK), or the panel is given them (dbusmenu). */
-  XD_TRAY_ITEM_LAZY_CHILDREN = 1 << 4,
 } XdTrayItemFlags;
 
 typedef struct _XdTrayItem XdTrayItem;
@@ -89,9 +84,8 @@ gint xd_tray_item_position (XdTrayItem *container, XdTrayItem *child);
  * does not say). */
 gboolean xd_tray_item_submenu_is_open (XdTrayItem *item);
 
-/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), made
- * now if it was not yet, or an XdMenuNode (the root for MENU). Not owned
- * by the caller. */
+/* The toolkit's own objects: a GtkMenuItem (a GtkMenu for MENU), or an
+ * XdMenuNode (the root for MENU). Not owned by the caller. */
 GtkWidget *xd_tray_item_get_widget (XdTrayItem *item);
 XdMenuNode *xd_tray_item_get_node (XdTrayItem *item);
 

@@ -41,10 +41,20 @@ enum
 /* The entry of one VM's devices in a grouped section. */
 typedef struct
 {
+  XdTrayMenu *menu; /* not a reference: the menu owns it */
+  XdClassId klass;
   guint backend;
   XdTrayItem *item;
-  /* XdTrayRow *, in submenu order (not owned: the section's). */
+  /* Whether its rows are made: at once where the panel is given the menu
+   * filled ahead, else when the entry is first opened. */
+  gboolean made;
+  /* XdTrayRow *, in submenu order (not owned: the section's); empty until
+   * made. */
   GPtrArray *rows;
+  /* Its devices, and how many of them are attached and new. */
+  guint n;
+  guint n_attached;
+  guint n_fresh;
 } Group;
 
 typedef struct
@@ -53,10 +63,11 @@ typedef struct
   XdTrayItem *header;
   XdTrayItem *none;
   XdTrayItem *separator; /* after the section; NULL for the last */
-  /* XdTrayRow *, in menu order (the engine's: backend name, then port). */
+  /* XdTrayRow *, in menu order (the engine's: backend name, then port);
+   * while grouped, only those of the groups made. */
   GPtrArray *rows;
   /* Whether rows are in their VM's Group rather than in the menu; whether
-   * a Group's rows wait for it to be opened (XD_TRAY_ITEM_LAZY_CHILDREN). */
+   * a Group's rows wait for it to be opened. */
   gboolean grouped;
   gboolean lazy_groups;
   /* Backend domid -> Group *, while grouped. */
@@ -265,7 +276,12 @@ expire_new_marks (XdTrayMenu *self, gint64 now)
       gint64 due = *(gint64 *) value + new_period_us (self);
       if (due <= now)
         {
-          mark_key_dirty (self, key);
+          if (g_hash_table_contains (self->rows, key))
+            mark_key_dirty (self, key);
+          else
+            /* In a VM's entry not opened yet: its text counts the mark. */
+            for (guint s = 0; s < N_SECTIONS; s++)
+              self->sections[s].dirty |= self->sections[s].grouped;
           g_hash_table_iter_remove (&iter);
         }
       else
@@ -375,16 +391,10 @@ group_free (gpointer data)
 static void
 group_refresh (XdTrayMenu *self, Group *group)
 {
-  guint n = group->rows->len, attached = 0, fresh = 0;
+  guint n = group->n, attached = group->n_attached, fresh = group->n_fresh;
   g_autofree char *count = NULL, *held = NULL, *text = NULL;
   char buf[32];
 
-  for (guint i = 0; i < n; i++)
-    {
-      const char *key = xd_tray_row_get_key (group->rows->pdata[i]);
-      attached += g_hash_table_contains (self->attached, key);
-      fresh += g_hash_table_contains (self->appeared, key);
-    }
   /* Translators: the entry of one VM's devices in a long section, e.g.
    * "sys-usb — 24 devices"; its submenu lists them. */
   count = g_strdup_printf (ngettext ("%s — %u device", "%s — %u devices", n),
@@ -408,58 +418,144 @@ spans_backends (GPtrArray *devices)
   return FALSE;
 }
 
-/* Puts the section's rows into their VMs' groups (made as needed, in the
- * rows' order), drops the groups left empty, and returns the groups'
- * entries in @entries. */
-static void
-place_groups (XdTrayMenu *self, Section *section, GPtrArray *entries)
+static XdTrayRow *
+new_row (XdTrayMenu *self, XdDevice *device)
 {
-  g_autoptr (GPtrArray) order = g_ptr_array_new ();
+  XdTrayRow *row = xd_tray_row_new (self->kit, device->klass, device->backend, device->port,
+                                    row_vm_activated_cb, row_wanted_cb, self);
+
+  g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
+  return row;
+}
+
+static Section *section_of (XdTrayMenu *self, XdClassId klass);
+
+/* A VM's entry is opened for the first time (GTK selects it; a panel asks
+ * for its submenu): its rows are made now and placed in it, before GTK
+ * shows the submenu or the panel reads it. The section's next update puts
+ * them in order with the rest. */
+static void
+group_wanted_cb (XdTrayItem *item, gpointer user_data)
+{
+  Group *group = user_data;
+  XdTrayMenu *self = group->menu;
+  Section *section = section_of (self, group->klass);
+  g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (GPtrArray) vms = NULL;
+  g_autoptr (GPtrArray) items = g_ptr_array_new ();
+
+  if (group->made)
+    return;
+  group->made = TRUE;
+  devices = xd_engine_get_devices (self->engine, group->klass);
+  vms = xd_engine_get_vms (self->engine);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      XdDevice *device = devices->pdata[i];
+      g_autofree char *key = NULL;
+      XdTrayRow *row;
+
+      if (device->backend != group->backend)
+        continue;
+      key = xd_device_key (device->klass, device->backend, device->port);
+      if (!(row = g_hash_table_lookup (self->rows, key)))
+        {
+          row = new_row (self, device);
+          g_ptr_array_add (section->rows, row);
+        }
+      update_row (self, row, device, vms);
+      g_ptr_array_add (group->rows, row);
+      g_ptr_array_add (items, xd_tray_row_get_item (row));
+    }
+  xd_tray_item_place (group->item, 0, (XdTrayItem *const *) items->pdata, items->len);
+}
+
+/* A made group's counts of attached and new devices, from its rows. */
+static void
+count_rows (XdTrayMenu *self, Group *group)
+{
+  group->n_attached = group->n_fresh = 0;
+  for (guint i = 0; i < group->rows->len; i++)
+    {
+      const char *key = xd_tray_row_get_key (group->rows->pdata[i]);
+      group->n_attached += g_hash_table_contains (self->attached, key);
+      group->n_fresh += g_hash_table_contains (self->appeared, key);
+    }
+}
+
+/* The groups of @devices (made as needed, in the devices' order) with their
+ * counts, in @entries. Those left empty stay until place_groups (). */
+static void
+count_groups (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArray *entries)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, section->groups);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ((Group *) value)->n = ((Group *) value)->n_attached = ((Group *) value)->n_fresh = 0;
+  g_ptr_array_set_size (entries, 0);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      XdDevice *device = devices->pdata[i];
+      g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
+      Group *group = g_hash_table_lookup (section->groups, GUINT_TO_POINTER (device->backend));
+
+      if (!group)
+        {
+          group = g_new0 (Group, 1);
+          group->menu = self;
+          group->klass = section->klass;
+          group->backend = device->backend;
+          group->made = !section->lazy_groups;
+          group->rows = g_ptr_array_new ();
+          group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
+          xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
+          xd_tray_item_connect (group->item, NULL, group_wanted_cb, group);
+          g_hash_table_insert (section->groups, GUINT_TO_POINTER (device->backend), group);
+        }
+      if (group->n++ == 0)
+        g_ptr_array_add (entries, group->item);
+      group->n_attached += xd_device_is_attached (device);
+      group->n_fresh += g_hash_table_contains (self->appeared, key);
+    }
+}
+
+/* Drops the groups left empty (their rows are freed by now), puts the
+ * section's rows (those of the groups made) into their groups' submenus,
+ * and refreshes every group's text. */
+static void
+place_groups (XdTrayMenu *self, Section *section)
+{
   g_autoptr (GPtrArray) items = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer value;
 
   g_hash_table_iter_init (&iter, section->groups);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_set_size (((Group *) value)->rows, 0);
+    if (((Group *) value)->n == 0)
+      g_hash_table_iter_remove (&iter);
+    else
+      g_ptr_array_set_size (((Group *) value)->rows, 0);
   for (guint i = 0; i < section->rows->len; i++)
     {
       XdTrayRow *row = section->rows->pdata[i];
-      guint backend = xd_tray_row_get_backend (row);
-      Group *group = g_hash_table_lookup (section->groups, GUINT_TO_POINTER (backend));
-
-      if (!group)
-        {
-          group = g_new0 (Group, 1);
-          group->backend = backend;
-          group->rows = g_ptr_array_new ();
-          group->item = xd_tray_item_new (
-            self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU
-                         | (section->lazy_groups ? XD_TRAY_ITEM_LAZY_CHILDREN : 0));
-          xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
-          g_hash_table_insert (section->groups, GUINT_TO_POINTER (backend), group);
-        }
-      if (group->rows->len == 0)
-        g_ptr_array_add (order, group);
+      Group *group
+        = g_hash_table_lookup (section->groups, GUINT_TO_POINTER (xd_tray_row_get_backend (row)));
       g_ptr_array_add (group->rows, row);
     }
-
   g_hash_table_iter_init (&iter, section->groups);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((Group *) value)->rows->len == 0)
-      g_hash_table_iter_remove (&iter);
-
-  g_ptr_array_set_size (entries, 0);
-  for (guint i = 0; i < order->len; i++)
     {
-      Group *group = order->pdata[i];
+      Group *group = value;
 
       g_ptr_array_set_size (items, 0);
       for (guint r = 0; r < group->rows->len; r++)
         g_ptr_array_add (items, xd_tray_row_get_item (group->rows->pdata[r]));
-      xd_tray_item_place (group->item, 0, (XdTrayItem *const *) items->pdata, items->len);
+      /* Not made: GTK's submenu waits to be made too. */
+      if (group->made)
+        xd_tray_item_place (group->item, 0, (XdTrayItem *const *) items->pdata, items->len);
       group_refresh (self, group);
-      g_ptr_array_add (entries, group->item);
     }
 }
 
@@ -503,30 +599,34 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   section->lazy_groups = lazy_groups;
   section->n_devices = devices->len;
   section->n_attached = 0;
+  if (grouped)
+    count_groups (self, section, devices, entries);
   for (guint i = 0; i < devices->len; i++)
     {
       XdDevice *device = devices->pdata[i];
       g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
       XdTrayRow *row = g_hash_table_lookup (self->rows, key);
+      Group *group = grouped
+                       ? g_hash_table_lookup (section->groups, GUINT_TO_POINTER (device->backend))
+                       : NULL;
 
-      if (!row)
-        {
-          row = xd_tray_row_new (self->kit, device->klass, device->backend, device->port,
-                                 row_vm_activated_cb, row_wanted_cb, self);
-          g_hash_table_insert (self->rows, (gpointer) xd_tray_row_get_key (row), row);
-        }
-      update_row (self, row, device, vms);
-      g_hash_table_remove (self->dirty_rows, xd_tray_row_get_key (row));
       if (xd_device_is_attached (device))
         {
           section->n_attached++;
-          g_hash_table_add (self->attached, g_strdup (xd_tray_row_get_key (row)));
+          g_hash_table_add (self->attached, g_strdup (key));
         }
       else
-        g_hash_table_remove (self->attached, xd_tray_row_get_key (row));
+        g_hash_table_remove (self->attached, key);
+      if (group && !group->made)
+        continue; /* no row until its VM's entry is opened */
+      if (!row)
+        row = new_row (self, device);
+      update_row (self, row, device, vms);
+      g_hash_table_remove (self->dirty_rows, xd_tray_row_get_key (row));
       g_hash_table_add (keep, (gpointer) xd_tray_row_get_key (row));
       g_ptr_array_add (rows, row);
-      g_ptr_array_add (entries, xd_tray_row_get_item (row));
+      if (!grouped)
+        g_ptr_array_add (entries, xd_tray_row_get_item (row));
     }
 
   for (guint i = 0; i < section->rows->len; i++)
@@ -538,7 +638,7 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   g_ptr_array_unref (section->rows);
   section->rows = g_steal_pointer (&rows);
   if (grouped)
-    place_groups (self, section, entries);
+    place_groups (self, section);
 
   xd_tray_item_place (self->root, (guint) xd_tray_item_position (self->root, section->header) + 1,
                       (XdTrayItem *const *) entries->pdata, entries->len);
@@ -617,7 +717,10 @@ update_dirty_rows (XdTrayMenu *self, GPtrArray *vms)
     }
   g_hash_table_remove_all (self->dirty_rows);
   for (guint i = 0; i < groups->len; i++)
-    group_refresh (self, groups->pdata[i]);
+    {
+      count_rows (self, groups->pdata[i]);
+      group_refresh (self, groups->pdata[i]);
+    }
 }
 
 static void
