@@ -1125,7 +1125,7 @@ test_kits (Fixture *fx, gconstpointer data)
 /* @dump_text with the block section's rows put under one entry per VM, as
  * a section longer than the group limit shows them: @dom0 and @sys_usb are
  * those entries' lines. The rows are left out for entries not yet @open:
- * they have no widgets until then. */
+ * they are not made until then. */
 static char *
 group_block (const char *dump_text, const char *dom0, const char *sys_usb, gboolean open)
 {
