@@ -22,7 +22,9 @@
  *      in this process, no panel): from the commit to the GtkLabel's text.
  *   4. Peak RSS of both in an XEmbed tray (the panel without a
  *      StatusNotifier host, as a Qubes dom0's Xfce panel): AppIndicator falls
- *      back to a status icon and the widget builds its menu as GTK widgets.
+ *      back to a status icon and the widget builds its menu as GTK widgets;
+ *      after it settled, then after a click on the icon opened the menu (a
+ *      popup-menu window shown).
  *
  * Run it with `meson test -C _build --benchmark widget -v`, or directly with
  * XD_XENSTORED_SHIM set.
@@ -1332,6 +1334,24 @@ click_icon (Session *s, GPid pid, const char *label)
     g_error ("clicking the tray icon of the %s: %s", label, error->message);
 }
 
+/* Whether @pid shows a menu: one of its visible windows is a popup menu
+ * (GTK sets the window type; a tooltip's is another). */
+static gboolean
+shows_menu (Session *s, GPid pid)
+{
+  g_autofree char *script
+    = g_strdup_printf ("for w in $(xdotool search --onlyvisible --pid %d); do "
+                       "  xprop -id \"$w\" _NET_WM_WINDOW_TYPE | grep -q POPUP_MENU && exit 0; "
+                       "done; exit 1",
+                       (int) pid);
+  const char *argv[] = { "sh", "-c", script, NULL };
+  gint status = -1;
+
+  return g_spawn_sync (NULL, (char **) argv, s->envp, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                       &status, NULL)
+         && g_spawn_check_wait_status (status, NULL);
+}
+
 /* Peak RSS (KiB) of @program in a desktop whose panel has no StatusNotifier
  * host: AppIndicator falls back to a status icon, and the widget builds its
  * menu as GTK widgets. Read once it has settled, 3 s after the start
@@ -1349,10 +1369,14 @@ xembed_hwm_kib (Session *s, const Program *program, gint64 *before)
   g_usleep (XEMBED_SETTLE_US);
   check_alive (pid, program->label);
   *before = proc_status_kib (pid, "VmHWM");
+  if (shows_menu (s, pid))
+    g_error ("the %s shows a menu before its icon was clicked", program->label);
   click_icon (s, pid, program->label);
   g_usleep (G_USEC_PER_SEC);
   check_alive (pid, program->label);
   kib = proc_status_kib (pid, "VmHWM");
+  if (!shows_menu (s, pid))
+    g_error ("a click on the %s's icon did not open its menu", program->label);
   stop_program (pid);
   if (program->is_widget
       && (!g_file_get_contents (log_path, &log, NULL, NULL)
