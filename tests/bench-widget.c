@@ -649,23 +649,35 @@ scan_rows (GVariant *layout, gboolean widget, guint *rows, const char *text, gbo
     }
 }
 
+/* The layout ((ia{sv}av)) under entry @parent, @depth levels deep (-1: all),
+ * with labels only if @labels; NULL if the call failed. */
+static GVariant *
+fetch_layout (Session *s, gint32 parent, gint32 depth, gboolean labels)
+{
+  g_autoptr (GVariant) reply = NULL;
+  const char *props[] = { labels ? "label" : NULL, NULL };
+  GVariant *layout;
+  guint32 revision;
+
+  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
+                g_variant_new ("(ii^as)", parent, depth, props), "(u(ia{sv}av))", NULL);
+  if (!reply)
+    return NULL;
+  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
+  return layout;
+}
+
 /* The device rows of the menu, in it or in its VMs' entries (all items for
  * the floor): how many there are, and whether one's label contains @text. */
 static gboolean
 get_layout (Session *s, gboolean widget, guint *rows, const char *text, gboolean *found)
 {
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) layout = NULL;
-  const char *props[] = { "label", NULL };
-  guint32 revision;
-
   /* Two levels: rows, or a VM's entry and its rows (rows' submenus, the
    * VMs to attach to, are filled when shown at this size). */
-  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
-                g_variant_new ("(ii^as)", 0, 2, props), "(u(ia{sv}av))", NULL);
-  if (!reply)
+  g_autoptr (GVariant) layout = fetch_layout (s, 0, 2, TRUE);
+
+  if (!layout)
     return FALSE;
-  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
   *rows = 0;
   if (found)
     *found = FALSE;
@@ -723,17 +735,11 @@ wait_step (gint64 deadline, GPid pid, const char *what)
 static void
 vm_entry_ids (Session *s, GArray *ids)
 {
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) layout = NULL;
+  g_autoptr (GVariant) layout = fetch_layout (s, 0, 1, TRUE);
   g_autoptr (GVariant) children = NULL;
-  const char *props[] = { "label", NULL };
-  guint32 revision;
 
-  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
-                g_variant_new ("(ii^as)", 0, 1, props), "(u(ia{sv}av))", NULL);
-  if (!reply)
+  if (!layout)
     return;
-  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
   children = g_variant_get_child_value (layout, 2);
   for (gsize i = 0; i < g_variant_n_children (children); i++)
     {
@@ -777,8 +783,6 @@ time_vm_entry (Session *s)
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) layout = NULL;
-  const char *props[] = { "label", NULL };
-  guint32 revision;
   guint rows = 0;
   gint64 start;
   gint32 id;
@@ -790,12 +794,8 @@ time_vm_entry (Session *s)
   start = g_get_monotonic_time ();
   reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "AboutToShow",
                 g_variant_new ("(i)", id), "(b)", NULL);
-  g_clear_pointer (&reply, g_variant_unref);
-  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
-                g_variant_new ("(ii^as)", id, 1, props), "(u(ia{sv}av))", NULL);
-  if (!reply)
+  if (!(layout = fetch_layout (s, id, 1, TRUE)))
     g_error ("the menu did not give the layout of a VM's entry");
-  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
   scan_rows (layout, TRUE, &rows, NULL, NULL);
   if (rows == 0)
     g_error ("a VM's entry has no rows after AboutToShow");
@@ -809,10 +809,7 @@ open_menu (Session *s)
 {
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) layout = NULL;
-  const char *props[] = { NULL };
-  guint32 revision;
 
-  g_clear_pointer (&reply, g_variant_unref);
   reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "Event",
                 g_variant_new ("(isvu)", 0, "opened", g_variant_new_int32 (0), 0), NULL, NULL);
   g_clear_pointer (&reply, g_variant_unref);
@@ -820,11 +817,8 @@ open_menu (Session *s)
                 g_variant_new ("(i)", 0), NULL, NULL);
   g_clear_pointer (&reply, g_variant_unref);
   open_vm_entries (s);
-  reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "GetLayout",
-                g_variant_new ("(ii^as)", 0, -1, props), "(u(ia{sv}av))", NULL);
-  if (!reply)
+  if (!(layout = fetch_layout (s, 0, -1, FALSE)))
     return 0;
-  g_variant_get (reply, "(u@(ia{sv}av))", &revision, &layout);
   g_clear_pointer (&reply, g_variant_unref);
   reply = call (s, s->item_bus, s->menu_path, "com.canonical.dbusmenu", "Event",
                 g_variant_new ("(isvu)", 0, "closed", g_variant_new_int32 (0), 0), NULL, NULL);
