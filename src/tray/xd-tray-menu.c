@@ -483,42 +483,26 @@ count_rows (XdTrayMenu *self, Group *group)
     }
 }
 
-/* The groups of @devices (made as needed, in the devices' order) with their
- * counts, in @entries. Those left empty stay until place_groups (). */
-static void
-count_groups (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArray *entries)
+/* The group of @device's VM in @section, made if it has none yet (it is
+ * dropped by place_groups () once it counts no device). */
+static Group *
+group_of (XdTrayMenu *self, Section *section, XdDevice *device)
 {
-  GHashTableIter iter;
-  gpointer value;
+  Group *group = g_hash_table_lookup (section->groups, GUINT_TO_POINTER (device->backend));
 
-  g_hash_table_iter_init (&iter, section->groups);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    ((Group *) value)->n = ((Group *) value)->n_attached = ((Group *) value)->n_fresh = 0;
-  g_ptr_array_set_size (entries, 0);
-  for (guint i = 0; i < devices->len; i++)
-    {
-      XdDevice *device = devices->pdata[i];
-      g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
-      Group *group = g_hash_table_lookup (section->groups, GUINT_TO_POINTER (device->backend));
-
-      if (!group)
-        {
-          group = g_new0 (Group, 1);
-          group->menu = self;
-          group->klass = section->klass;
-          group->backend = device->backend;
-          group->made = !section->lazy_groups;
-          group->rows = g_ptr_array_new ();
-          group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
-          xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
-          xd_tray_item_connect (group->item, NULL, group_wanted_cb, group);
-          g_hash_table_insert (section->groups, GUINT_TO_POINTER (device->backend), group);
-        }
-      if (group->n++ == 0)
-        g_ptr_array_add (entries, group->item);
-      group->n_attached += xd_device_is_attached (device);
-      group->n_fresh += g_hash_table_contains (self->appeared, key);
-    }
+  if (group)
+    return group;
+  group = g_new0 (Group, 1);
+  group->menu = self;
+  group->klass = section->klass;
+  group->backend = device->backend;
+  group->made = !section->lazy_groups;
+  group->rows = g_ptr_array_new ();
+  group->item = xd_tray_item_new (self->kit, XD_TRAY_ITEM_ICON | XD_TRAY_ITEM_SUBMENU);
+  xd_tray_item_set_icon (group->item, xd_tray_row_class_icon (section->klass));
+  xd_tray_item_connect (group->item, NULL, group_wanted_cb, group);
+  g_hash_table_insert (section->groups, GUINT_TO_POINTER (device->backend), group);
+  return group;
 }
 
 /* Drops the groups left empty (their rows are freed by now), puts the
@@ -549,12 +533,14 @@ place_groups (XdTrayMenu *self, Section *section)
     {
       Group *group = value;
 
-      g_ptr_array_set_size (items, 0);
-      for (guint r = 0; r < group->rows->len; r++)
-        g_ptr_array_add (items, xd_tray_row_get_item (group->rows->pdata[r]));
       /* Not made: GTK's submenu waits to be made too. */
       if (group->made)
-        xd_tray_item_place (group->item, 0, (XdTrayItem *const *) items->pdata, items->len);
+        {
+          g_ptr_array_set_size (items, 0);
+          for (guint r = 0; r < group->rows->len; r++)
+            g_ptr_array_add (items, xd_tray_row_get_item (group->rows->pdata[r]));
+          xd_tray_item_place (group->item, 0, (XdTrayItem *const *) items->pdata, items->len);
+        }
       group_refresh (self, group);
     }
 }
@@ -579,6 +565,8 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   g_autoptr (GPtrArray) rows = g_ptr_array_new_full (devices->len, NULL);
   g_autoptr (GPtrArray) entries = g_ptr_array_new ();
   g_autoptr (GHashTable) keep = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer value;
   gboolean grouped = devices->len > self->group_limit && spans_backends (devices);
   /* GTK makes a group's rows when a person opens it. A panel is given them
    * when it asks (AboutToShow) in a menu too large to fill ahead, as the
@@ -599,17 +587,25 @@ update_section (XdTrayMenu *self, Section *section, GPtrArray *devices, GPtrArra
   section->lazy_groups = lazy_groups;
   section->n_devices = devices->len;
   section->n_attached = 0;
-  if (grouped)
-    count_groups (self, section, devices, entries);
+  /* Each group counts its devices anew; those left at none are dropped. */
+  g_hash_table_iter_init (&iter, section->groups);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ((Group *) value)->n = ((Group *) value)->n_attached = ((Group *) value)->n_fresh = 0;
   for (guint i = 0; i < devices->len; i++)
     {
       XdDevice *device = devices->pdata[i];
       g_autofree char *key = xd_device_key (device->klass, device->backend, device->port);
       XdTrayRow *row = g_hash_table_lookup (self->rows, key);
-      Group *group = grouped
-                       ? g_hash_table_lookup (section->groups, GUINT_TO_POINTER (device->backend))
-                       : NULL;
+      Group *group = grouped ? group_of (self, section, device) : NULL;
 
+      if (group)
+        {
+          /* Entries in the order of their VMs' first devices. */
+          if (group->n++ == 0)
+            g_ptr_array_add (entries, group->item);
+          group->n_attached += xd_device_is_attached (device);
+          group->n_fresh += g_hash_table_contains (self->appeared, key);
+        }
       if (xd_device_is_attached (device))
         {
           section->n_attached++;
