@@ -13,6 +13,13 @@
  * widget gets SIGTERM and must exit 0 without a warning or critical logged.
  * The fallback test runs without the watcher: the widget must fall back to a
  * status icon and say so.
+ *
+ * The widget and the test run with a gdk-pixbuf that has no SVG loader, as
+ * on a fresh machine (librsvg2-common is only recommended by GTK): the icon
+ * a panel is given (IconName, looked up with IconThemePath as Xfce's
+ * StatusNotifier plugin does) must resolve to the widget's own image, and
+ * the status icon must load without a warning (the widget runs with fatal
+ * warnings).
  */
 #include "config.h"
 
@@ -27,6 +34,7 @@
 #include <xenstore.h>
 
 #include "harness/xd-fake-notifications.h"
+#include "harness/xd-test-icons.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 
@@ -361,6 +369,14 @@ log_contains (Fixture *fx, gconstpointer data)
   return strstr (log, data) != NULL;
 }
 
+/* The widget has said which image its status icon shows, or why it shows
+ * another. */
+static gboolean
+status_icon_checked (Fixture *fx, gconstpointer data)
+{
+  return log_contains (fx, "status icon: ") || log_contains (fx, "cannot be shown");
+}
+
 static gboolean
 notification_count_reached (Fixture *fx, gconstpointer data)
 {
@@ -424,6 +440,35 @@ item_property (Fixture *fx, const char *name)
 
   g_variant_get (reply, "(v)", &value);
   return value;
+}
+
+/* The item's icon as a panel resolves it: IconName in the user's icon
+ * theme, with IconThemePath added to its search path, at the sizes panels
+ * draw it. The build tree's theme root holds it (XD_ICON_THEME_PATH). */
+static void
+assert_item_icon (Fixture *fx)
+{
+  g_autoptr (GVariant) name = item_property (fx, "IconName");
+  g_autoptr (GVariant) path = item_property (fx, "IconThemePath");
+  g_autoptr (GtkIconTheme) theme = gtk_icon_theme_new ();
+  g_auto (GStrv) data_dirs = g_strsplit (system_data_dirs, ":", -1);
+  g_autoptr (GPtrArray) search = g_ptr_array_new_with_free_func (g_free);
+  static const int sizes[] = { 16, 22, 24, 32, 48 };
+
+  g_assert_cmpstr (g_variant_get_string (name, NULL), ==, "xen-devices");
+  g_assert_cmpstr (g_variant_get_string (path, NULL), ==, g_getenv ("XD_ICON_THEME_PATH"));
+  /* A panel's own data directories, where the MIME database is that
+   * gdk-pixbuf tells images apart with (G_TEST_OPTION_ISOLATE_DIRS left
+   * this test none). */
+  g_setenv ("XDG_DATA_DIRS", system_data_dirs, TRUE);
+  for (guint i = 0; data_dirs[i]; i++)
+    if (data_dirs[i][0])
+      g_ptr_array_add (search, g_build_filename (data_dirs[i], "icons", NULL));
+  gtk_icon_theme_set_search_path (theme, (const char **) search->pdata, search->len);
+  gtk_icon_theme_append_search_path (theme, g_variant_get_string (path, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    xd_test_assert_icon_resolves (theme, g_variant_get_string (name, NULL), sizes[i],
+                                  g_variant_get_string (path, NULL));
 }
 
 static void
@@ -805,6 +850,7 @@ test_layout (Fixture *fx, gconstpointer data)
 
   connect_item (fx);
   assert_title (fx, "Devices: 7 devices, 1 attached");
+  assert_item_icon (fx);
   status = item_property (fx, "Status");
   g_assert_cmpstr (g_variant_get_string (status, NULL), ==, "Active");
 
@@ -1026,13 +1072,22 @@ test_lazy (Fixture *fx, gconstpointer data)
   widget_stop_cleanly (fx);
 }
 
-/* No StatusNotifierWatcher: the widget falls back to a status icon. */
+/* No StatusNotifierWatcher: the widget falls back to a status icon (whose
+ * image loads without a warning, with no SVG loader). */
 static void
 test_fallback (Fixture *fx, gconstpointer data)
 {
+  g_autofree char *shown
+    = g_strdup_printf ("status icon: %s/hicolor/", g_getenv ("XD_ICON_THEME_PATH"));
+
+  g_assert_false (xd_test_pixbuf_has_svg ());
   wait_until (fx, log_contains, "no StatusNotifier host: using a status icon",
               "the widget to fall back to a status icon");
   g_assert_null (fx->item_path);
+  /* Its own image, loaded by the widget: no fallback, no missing image. */
+  wait_until (fx, status_icon_checked, NULL, "the widget to say which image its status icon is");
+  if (!log_contains (fx, shown))
+    fail_with_log (fx, "the status icon is not the widget's own image");
 
   /* A host that comes later draws the menu from then on: the widget, whose
    * menu GTK drew meanwhile, exports every row again. */
@@ -1074,8 +1129,15 @@ main (int argc, char **argv)
   static const Params big_host = { FALSE, FALSE, 60 };
   static const Params no_xenstore = { FALSE, FALSE, 0, TRUE };
 
+  g_autofree char *pixbuf_dir = g_dir_make_tmp ("xd-widget-e2e-XXXXXX", NULL);
+  int status;
+
   /* Labels in messages are UTF-8. */
   setlocale (LC_ALL, "C.UTF-8");
+  /* For this process and the widgets it starts, before anything loads an
+   * image. */
+  g_assert_nonnull (pixbuf_dir);
+  xd_test_hide_svg_loader (pixbuf_dir);
   system_data_dirs = g_strdup (g_getenv ("XDG_DATA_DIRS") ? g_getenv ("XDG_DATA_DIRS")
                                                           : "/usr/local/share:/usr/share");
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
@@ -1091,5 +1153,11 @@ main (int argc, char **argv)
   ADD ("/xd/widget-e2e/fallback", &without_watcher, test_fallback);
   ADD ("/xd/widget-e2e/no-xenstore", &no_xenstore, test_no_xenstore);
 #undef ADD
-  return g_test_run ();
+  status = g_test_run ();
+  {
+    g_autofree char *cache = g_build_filename (pixbuf_dir, "loaders.cache", NULL);
+    g_unlink (cache);
+    g_rmdir (pixbuf_dir);
+  }
+  return status;
 }

@@ -7,6 +7,9 @@
 #include <libdbusmenu-glib/server.h>
 
 #define ICON_NAME "xen-devices"
+/* The status icon's when its own cannot be shown: a theme's (Adwaita has
+ * it as PNGs). */
+#define FALLBACK_ICON_NAME "drive-removable-media"
 
 /* ---- the path AppIndicator gives as its menu's ----
  *
@@ -96,6 +99,7 @@ struct _XdIndicator
 {
   AppIndicator parent_instance;
   char *summary;
+  gboolean icon_unusable;     /* GTK cannot show ICON_NAME here */
   GtkStatusIcon *status_icon; /* the fallback's, not owned */
   GtkMenu *placeholder;       /* what AppIndicator is given */
   GtkMenu *fallback_menu;     /* what the status icon pops up */
@@ -124,10 +128,14 @@ apply_summary (XdIndicator *self)
   g_autofree char *text = full_summary (self);
 
   app_indicator_set_title (APP_INDICATOR (self), text);
-  app_indicator_set_icon_full (APP_INDICATOR (self), ICON_NAME, text);
+  /* AppIndicator would give its status icon ICON_NAME again. */
+  if (!self->status_icon || !self->icon_unusable)
+    app_indicator_set_icon_full (APP_INDICATOR (self), ICON_NAME, text);
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   if (self->status_icon)
     {
+      if (self->icon_unusable)
+        gtk_status_icon_set_from_icon_name (self->status_icon, FALLBACK_ICON_NAME);
       gtk_status_icon_set_tooltip_text (self->status_icon, text);
       gtk_status_icon_set_title (self->status_icon, text);
     }
@@ -157,6 +165,36 @@ status_icon_popup_menu_cb (GtkStatusIcon *icon, guint button, guint32 time, gpoi
   popup (user_data, icon, button, time);
 }
 
+/* Where GTK draws the icon, it shows GTK's missing-image icon for one it
+ * cannot load (an SVG without gdk-pixbuf's SVG loader, say), without a word.
+ * Says which file the icon is, or why there is none and uses a theme's. */
+static void
+check_status_icon (XdIndicator *self, GtkStatusIcon *icon)
+{
+  g_autoptr (GtkIconInfo) info = NULL;
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkIconTheme *theme;
+  int size;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  theme = gtk_icon_theme_get_for_screen (gtk_status_icon_get_screen (icon));
+  /* 0 until a tray embeds it: a panel's usual size meanwhile. */
+  size = gtk_status_icon_get_size (icon);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  info = gtk_icon_theme_lookup_icon (theme, ICON_NAME, size > 0 ? size : 22, 0);
+  if (info)
+    pixbuf = gtk_icon_info_load_icon (info, &error);
+  if (pixbuf)
+    {
+      g_message ("status icon: %s", gtk_icon_info_get_filename (info));
+      return;
+    }
+  g_message ("the icon %s cannot be shown (%s): showing %s instead", ICON_NAME,
+             error ? error->message : "it is not in the icon theme", FALLBACK_ICON_NAME);
+  self->icon_unusable = TRUE;
+}
+
 static GtkStatusIcon *
 xd_indicator_fallback (AppIndicator *indicator)
 {
@@ -177,6 +215,7 @@ xd_indicator_fallback (AppIndicator *indicator)
   g_signal_connect (icon, "popup-menu", G_CALLBACK (status_icon_popup_menu_cb), self);
   self->status_icon = icon;
   g_message ("no StatusNotifier host: using a status icon");
+  check_status_icon (self, icon);
   apply_summary (self);
   g_signal_emit (self, signals[SIGNAL_FALLBACK_CHANGED], 0, TRUE);
   return icon;
@@ -227,6 +266,13 @@ xd_indicator_is_fallback (XdIndicator *self)
   return self->status_icon != NULL;
 }
 
+GtkStatusIcon *
+xd_indicator_get_status_icon (XdIndicator *self)
+{
+  g_return_val_if_fail (XD_IS_INDICATOR (self), NULL);
+  return self->status_icon;
+}
+
 XdIndicator *
 xd_indicator_new (void)
 {
@@ -235,7 +281,18 @@ xd_indicator_new (void)
 
   /* Installed icons come from the theme; a build tree points here. */
   if (g_getenv ("XD_ICON_THEME_PATH"))
-    app_indicator_set_icon_theme_path (APP_INDICATOR (self), g_getenv ("XD_ICON_THEME_PATH"));
+    {
+      const char *path = g_getenv ("XD_ICON_THEME_PATH");
+      g_auto (GStrv) search = NULL;
+
+      /* When it falls back, AppIndicator (0.5.92) looks for the path in
+       * GTK's search path and, not finding it, reads past the end of the
+       * list: make sure it is there. */
+      gtk_icon_theme_get_search_path (gtk_icon_theme_get_default (), &search, NULL);
+      if (!g_strv_contains ((const char *const *) search, path))
+        gtk_icon_theme_append_search_path (gtk_icon_theme_get_default (), path);
+      app_indicator_set_icon_theme_path (APP_INDICATOR (self), path);
+    }
   {
     g_autoptr (GError) error = NULL;
     g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);

@@ -44,5 +44,8 @@ void xd_indicator_set_fallback_menu (XdIndicator *self, GtkMenu *menu);
 void xd_indicator_set_summary (XdIndicator *self, const char *summary);
 /* TRUE while the GtkStatusIcon fallback is in use. */
 gboolean xd_indicator_is_fallback (XdIndicator *self);
+/* The fallback's status icon, or NULL while a StatusNotifier host shows
+ * the icon. */
+GtkStatusIcon *xd_indicator_get_status_icon (XdIndicator *self);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #include <libayatana-appindicator/app-indicator.h>
 
 #ifndef XD_SOURCE_ICON_DIR
-#error "XD_SOURCE_ICON_DIR must name icons/hicolor/scalable/apps"
+#error "XD_SOURCE_ICON_DIR must name the source tree's icons/ (a theme root)"
 #endif
 
 static GtkWidget *
