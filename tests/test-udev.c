@@ -12,9 +12,12 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libudev.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <umockdev.h>
 #include <xenstore.h>
 
@@ -24,6 +27,7 @@
 #include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "tray/xd-tray-row.h"
+#include "udev/xd-udev-scan.h"
 #include "udev/xd-udev-source.h"
 #include "xen/xd-sim-host.h"
 #include "xen/xd-xs-store.h"
@@ -778,6 +782,56 @@ test_agent_bounds_and_withdraw (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Whether one scan of the test bed offers the block device @name. */
+static gboolean
+scan_offers (const char *name)
+{
+  struct udev *udev = udev_new ();
+  g_autoptr (GPtrArray) found = xd_udev_scan (udev, NULL);
+  gboolean offered = FALSE;
+
+  for (guint i = 0; i < found->len; i++)
+    {
+      const XdPublication *publication = found->pdata[i];
+      offered |= publication->klass == XD_CLASS_BLOCK && strcmp (publication->port, name) == 0;
+    }
+  udev_unref (udev);
+  return offered;
+}
+
+/* A disk in use where this process's mount table does not show it, as in a
+ * chroot (whose table lacks the mounts outside it, the root's among them):
+ * mounted in init's table, or holding the file system of the root. */
+static void
+test_in_use_outside_chroot (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *init_table = g_build_filename (fx->dir, "init-mountinfo", NULL);
+  g_autofree char *major_text = NULL, *minor_text = NULL;
+  struct stat st;
+
+  /* sdc (8:32) is not mounted here. */
+  g_assert_true (scan_offers ("sdc"));
+  g_assert_true (g_file_set_contents (init_table,
+                                      "1 0 8:32 / / rw,relatime - ext4 /dev/sdc rw\n"
+                                      "21 1 0:20 / /proc rw,relatime - proc proc rw\n",
+                                      -1, NULL));
+  g_setenv ("XEN_DEVICES_INIT_MOUNTINFO", init_table, TRUE);
+  g_assert_false (scan_offers ("sdc"));
+  g_unsetenv ("XEN_DEVICES_INIT_MOUNTINFO");
+  g_assert_true (scan_offers ("sdc"));
+
+  /* A disk whose device number is that of the file system holding the
+   * test's directory: the root of a chroot made there. */
+  g_assert_cmpint (stat (fx->dir, &st), ==, 0);
+  major_text = g_strdup_printf ("%u", major (st.st_dev));
+  minor_text = g_strdup_printf ("%u", minor (st.st_dev));
+  g_free (add_block (fx, "vdz", NULL, "disk", major_text, minor_text, "2048", "0", NULL));
+  g_assert_true (scan_offers ("vdz"));
+  g_setenv ("XEN_DEVICES_ROOT", fx->dir, TRUE);
+  g_assert_false (scan_offers ("vdz"));
+  g_unsetenv ("XEN_DEVICES_ROOT");
+}
+
 /* The widget's row for dom0's keyboard says so; the same device from
  * another backend does not. */
 static void
@@ -816,6 +870,8 @@ main (int argc, char **argv)
   g_test_add ("/udev/dom0-and-agent-agree", Fixture, NULL, fixture_setup, test_dom0_and_agent_agree,
               fixture_teardown);
   g_test_add ("/udev/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
+  g_test_add ("/udev/in-use-outside-chroot", Fixture, NULL, fixture_setup,
+              test_in_use_outside_chroot, fixture_teardown);
   g_test_add ("/udev/agent-recovers", Fixture, NULL, fixture_setup, test_agent_recovers,
               fixture_teardown);
   g_test_add ("/udev/agent-polls", Fixture, NULL, fixture_setup, test_agent_polls,

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "core/xd-model.h"
@@ -180,6 +182,52 @@ read_swaps (InUse *in_use, const char *path)
       if (fields[0] && *fields[0])
         add_device_name (in_use, fields[0]);
     }
+}
+
+/* The file system @path is on: in a chroot (or a container sharing the
+ * host's devices), the mount of the root holding it is not in this
+ * process's mount table, but its device number is there to see. */
+static void
+add_file_system_of (InUse *in_use, const char *path)
+{
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    {
+      g_debug ("cannot stat %s: %s", path, g_strerror (errno));
+      return;
+    }
+  g_hash_table_add (in_use->devnums,
+                    g_strdup_printf ("%u:%u", major (st.st_dev), minor (st.st_dev)));
+}
+
+/* What the domain uses, from three views: this process's mount table, the
+ * system's (init's: a chroot's own table lacks the mounts outside it, the
+ * root among them; unreadable unless root, then skipped) and the file system
+ * this process's root is on; and the swap list. Tests replace the first
+ * ($XEN_DEVICES_MOUNTINFO or @options), and then see the other two only
+ * where they name them ($XEN_DEVICES_INIT_MOUNTINFO, $XEN_DEVICES_ROOT). */
+static void
+read_in_use (InUse *in_use, const XdUdevScanOptions *options)
+{
+  const char *mountinfo
+    = path_or_env (options ? options->mountinfo_path : NULL, "XEN_DEVICES_MOUNTINFO", NULL);
+  const char *init_mountinfo = g_getenv ("XEN_DEVICES_INIT_MOUNTINFO");
+  const char *root = g_getenv ("XEN_DEVICES_ROOT");
+
+  if (!mountinfo)
+    {
+      mountinfo = XD_UDEV_SELF_MOUNTINFO;
+      init_mountinfo = init_mountinfo ? init_mountinfo : XD_UDEV_INIT_MOUNTINFO;
+      root = root ? root : "/";
+    }
+  read_mountinfo (in_use, mountinfo);
+  if (init_mountinfo && *init_mountinfo)
+    read_mountinfo (in_use, init_mountinfo);
+  if (root && *root)
+    add_file_system_of (in_use, root);
+  read_swaps (
+    in_use, path_or_env (options ? options->swaps_path : NULL, "XEN_DEVICES_SWAPS", "/proc/swaps"));
 }
 
 /* Whether the sysfs directory @name below @dev has any entry. */
@@ -564,10 +612,7 @@ xd_udev_scan (struct udev *udev, const XdUdevScanOptions *options)
 
   in_use.devnums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   in_use.names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  read_mountinfo (&in_use, path_or_env (options ? options->mountinfo_path : NULL,
-                                        "XEN_DEVICES_MOUNTINFO", "/proc/self/mountinfo"));
-  read_swaps (&in_use, path_or_env (options ? options->swaps_path : NULL, "XEN_DEVICES_SWAPS",
-                                    "/proc/swaps"));
+  read_in_use (&in_use, options);
 
   scan_block (udev, &in_use, options ? options->attached : NULL, all);
   scan_usb (udev, all);

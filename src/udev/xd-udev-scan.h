@@ -18,8 +18,10 @@ struct udev;
  *
  * Hidden, because they must not be offered:
  *   - disks the domain itself uses: a disk any of whose partitions (or the
- *     disk itself) is mounted, is swap or is held by another block device
- *     (device-mapper, LVM, md): the disk and all its partitions;
+ *     disk itself) is mounted (in this process's mount table or in init's,
+ *     or holds the file system of this process's root, as in a chroot), is
+ *     swap or is held by another block device (device-mapper, LVM, md): the
+ *     disk and all its partitions;
  *   - stacked devices (device-mapper, md: they have slaves), ram and zram;
  *   - empty devices (size 0): an unbound loop device, an optical drive or a
  *     card reader without a medium;
@@ -56,10 +58,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (XdPublication, xd_publication_free)
  * 1,024 nodes touched per transaction). */
 #define XD_PUBLICATION_MAX_PER_CLASS 32
 
+/* The mount tables read when none is given. */
+#define XD_UDEV_SELF_MOUNTINFO "/proc/self/mountinfo"
+#define XD_UDEV_INIT_MOUNTINFO "/proc/1/mountinfo"
+
 typedef struct
 {
   /* The mount table and the swap list; NULL: $XEN_DEVICES_MOUNTINFO, then
-   * /proc/self/mountinfo, and $XEN_DEVICES_SWAPS, then /proc/swaps. */
+   * /proc/self/mountinfo (with /proc/1/mountinfo and the file system of
+   * "/"), and $XEN_DEVICES_SWAPS, then /proc/swaps. */
   const char *mountinfo_path;
   const char *swaps_path;
   /* Block ports (char *) the domain's backends hold for VMs, or NULL. */

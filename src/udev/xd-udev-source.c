@@ -40,8 +40,8 @@ struct _XdUdevSource
   /* The kernel's mount table and swap list, when they are the ones read:
    * the kernel wakes their readers with POLLPRI when they change (a
    * partition mounted in the domain must disappear at once). */
-  int table_fds[2];
-  GSource *table_sources[2];
+  int table_fds[3];
+  GSource *table_sources[3];
   char *last_error; /* logged once until the next success */
   guint syncs;
   /* What this source last wrote, "class/port" -> the node's value: a sync
@@ -465,16 +465,22 @@ table_changed_cb (int fd, GIOCondition condition, gpointer user_data)
 static void
 watch_tables (XdUdevSource *self)
 {
-  const char *const kernel_paths[2] = { "/proc/self/mountinfo", "/proc/swaps" };
-  const char *const overrides[2]
-    = { self->mountinfo_path ? self->mountinfo_path : g_getenv ("XEN_DEVICES_MOUNTINFO"),
-        self->swaps_path ? self->swaps_path : g_getenv ("XEN_DEVICES_SWAPS") };
+  const char *const kernel_paths[3]
+    = { XD_UDEV_SELF_MOUNTINFO, XD_UDEV_INIT_MOUNTINFO, "/proc/swaps" };
+  const char *mountinfo
+    = self->mountinfo_path ? self->mountinfo_path : g_getenv ("XEN_DEVICES_MOUNTINFO");
+  const char *init_mountinfo = g_getenv ("XEN_DEVICES_INIT_MOUNTINFO");
+  const char *swaps = self->swaps_path ? self->swaps_path : g_getenv ("XEN_DEVICES_SWAPS");
+  gboolean replaced = mountinfo && *mountinfo;
+  /* A replacement (tests) is a plain file, always readable: not polled; nor
+   * is init's table once this process's is replaced (xd-udev-scan.c). */
+  const gboolean polled[3]
+    = { !replaced, !replaced && !(init_mountinfo && *init_mountinfo), !(swaps && *swaps) };
 
-  for (guint i = 0; i < 2; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (kernel_paths); i++)
     {
       self->table_fds[i] = -1;
-      /* A replacement (tests) is a plain file, always readable: not polled. */
-      if (overrides[i] && *overrides[i])
+      if (!polled[i])
         continue;
       self->table_fds[i] = open (kernel_paths[i], O_RDONLY | O_CLOEXEC);
       if (self->table_fds[i] < 0)
@@ -529,7 +535,8 @@ xd_udev_source_new (const XdUdevSourceOptions *options, GError **error)
   g_return_val_if_fail (options != NULL, NULL);
   self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
-  self->table_fds[0] = self->table_fds[1] = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (self->table_fds); i++)
+    self->table_fds[i] = -1;
   self->options = *options;
   self->mountinfo_path = g_strdup (options->mountinfo_path);
   self->swaps_path = g_strdup (options->swaps_path);
@@ -582,7 +589,7 @@ xd_udev_source_free (XdUdevSource *self)
   destroy_source (&self->monitor_source);
   destroy_source (&self->settle_source);
   destroy_source (&self->poll_source);
-  for (guint i = 0; i < 2; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (self->table_fds); i++)
     {
       destroy_source (&self->table_sources[i]);
       if (self->table_fds[i] >= 0)
