@@ -287,6 +287,19 @@ test_unreachable (Fixture *fx, gconstpointer data)
   expected = g_strdup_printf ("Error: cannot connect to xenstore (tried %s and /dev/xen/xenbus)",
                               xd_test_xenstored_get_socket (fx->daemon));
   g_assert_true (g_str_has_prefix (r.err, expected));
+  g_assert_cmpstr (strchr (r.err, '\n'), ==, r.err + strlen (r.err) - 1);
+
+  /* With dom0's own devices published first, as by default: still the one
+   * line for the one cause. */
+  {
+    g_auto (Result) with_dom0 = { 0 };
+
+    g_setenv ("XEN_DEVICES_DOM0_UDEV", "1", TRUE);
+    run (&with_dom0, args);
+    g_setenv ("XEN_DEVICES_DOM0_UDEV", "0", TRUE);
+    g_assert_cmpint (exit_code (&with_dom0), ==, 1);
+    g_assert_cmpstr (with_dom0.err, ==, r.err);
+  }
 }
 
 static void

@@ -54,11 +54,12 @@ xd_cli_open_engine (gboolean with_toolstack, GError **error)
   g_autoptr (XdStore) store = NULL;
   g_autoptr (XdEngine) engine = NULL;
 
-  /* dom0's own devices, from libudev, are in xenstore before it is read. */
-  xd_dom0_source_publish_once ();
   store = xd_xs_store_new_plain (error);
   if (!store)
     return NULL;
+  /* dom0's own devices, from libudev, are in xenstore before it is read
+   * (and xenstore is known to be there: an unreachable one is one error). */
+  xd_dom0_source_publish_once ();
   engine = xd_engine_new (g_steal_pointer (&store));
   if (!xd_engine_load (engine, FALSE, error))
     return NULL;
