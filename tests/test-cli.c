@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/xd-test-cli.h"
+#include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
 #include "xen/xd-sim-host.h"
 
@@ -18,22 +20,6 @@ typedef struct
   XdTestXenstored *daemon;
   XdSimHost *host;
 } Fixture;
-
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
 
 static const char *
 program (void)
@@ -45,39 +31,21 @@ program (void)
 
 /* Runs xen-device with @args (NULL-terminated), stdout a pipe. */
 static void
-run (Result *r, const char *const *args)
+run (XdTestResult *r, const char *const *args)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-
-  g_ptr_array_add (argv, (char *) program ());
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r->out, &r->err, &r->status, &error));
-  g_assert_no_error (error);
+  xd_test_run_xen_device (r, args);
 }
 
 static int
-exit_code (const Result *r)
+exit_code (const XdTestResult *r)
 {
-  g_assert_true (WIFEXITED (r->status));
-  return WEXITSTATUS (r->status);
+  return xd_test_exit_code (r);
 }
 
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fx->daemon = xd_test_xenstored_start (&error);
-  g_assert_no_error (error);
-  xd_test_xenstored_setenv (fx->daemon);
-  fx->host = xd_sim_host_new (&error);
-  g_assert_no_error (error);
-  g_assert_true (xd_sim_host_populate_demo (fx->host, &error));
-  g_assert_no_error (error);
+  xd_test_demo_host_start (&fx->daemon, &fx->host);
 }
 
 static void
@@ -103,7 +71,7 @@ test_list_all (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (forms); i++)
     {
-      g_auto (Result) r = { 0 };
+      g_auto (XdTestResult) r = { 0 };
       run (&r, forms[i]);
       g_assert_cmpint (exit_code (&r), ==, 0);
       g_assert_cmpstr (r.out, ==, demo_all);
@@ -123,10 +91,10 @@ test_list_class (Fixture *fx, gconstpointer data)
       "sys-usb:sda   SanDisk Cruzer Blade\n"
       "sys-usb:sda1  SanDisk Cruzer Blade (partition 1)  work (read-only=no, frontend-dev=xvdi)\n"
       "sys-usb:sda2  SanDisk Cruzer Blade (partition 2)\n";
-  g_auto (Result) r1 = { 0 };
-  g_auto (Result) r2 = { 0 };
-  g_auto (Result) r3 = { 0 };
-  g_auto (Result) r4 = { 0 };
+  g_auto (XdTestResult) r1 = { 0 };
+  g_auto (XdTestResult) r2 = { 0 };
+  g_auto (XdTestResult) r3 = { 0 };
+  g_auto (XdTestResult) r4 = { 0 };
 
   run (&r1, block);
   g_assert_cmpint (exit_code (&r1), ==, 0);
@@ -146,7 +114,7 @@ test_list_class (Fixture *fx, gconstpointer data)
     static const char *const kv[]
       = { "desc", "Partition ten", "size", "1000000000", "mode", "w", NULL };
     g_autoptr (GError) error = NULL;
-    g_auto (Result) r5 = { 0 };
+    g_auto (XdTestResult) r5 = { 0 };
 
     g_assert_true (xd_sim_host_publish_device (fx->host, 1, "block", "sda10", kv, &error));
     g_assert_no_error (error);
@@ -167,9 +135,9 @@ test_list_vms (Fixture *fx, gconstpointer data)
   const char *const work[] = { "block", "list", "work", NULL };
   const char *const dom0[] = { "list", "dom0", NULL };
   const char *const both[] = { "block", "l", "vault", "work", NULL };
-  g_auto (Result) r1 = { 0 };
-  g_auto (Result) r2 = { 0 };
-  g_auto (Result) r3 = { 0 };
+  g_auto (XdTestResult) r1 = { 0 };
+  g_auto (XdTestResult) r2 = { 0 };
+  g_auto (XdTestResult) r3 = { 0 };
 
   /* work exposes nothing but holds sda1. */
   run (&r1, work);
@@ -229,7 +197,7 @@ test_usage_errors (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto (Result) r = { 0 };
+      g_auto (XdTestResult) r = { 0 };
       run (&r, cases[i].args);
       g_assert_cmpint (exit_code (&r), ==, 2);
       g_assert_cmpstr (r.out, ==, "");
@@ -248,11 +216,11 @@ test_help (Fixture *fx, gconstpointer data)
     { "usb", "list", "--help", NULL },
   };
   const char *const version[] = { "--version", NULL };
-  g_auto (Result) v = { 0 };
+  g_auto (XdTestResult) v = { 0 };
 
   for (guint i = 0; i < G_N_ELEMENTS (forms); i++)
     {
-      g_auto (Result) r = { 0 };
+      g_auto (XdTestResult) r = { 0 };
       run (&r, forms[i]);
       g_assert_cmpint (exit_code (&r), ==, 0);
       g_assert_true (g_str_has_prefix (r.out, "usage: xen-device"));
@@ -265,7 +233,7 @@ test_help (Fixture *fx, gconstpointer data)
   if (!g_file_test ("/proc/xen/capabilities", G_FILE_TEST_EXISTS))
     g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: simulated)\n");
   {
-    g_auto (Result) forced = { 0 };
+    g_auto (XdTestResult) forced = { 0 };
     g_setenv ("XEN_DEVICES_TOOLSTACK", "libxl", TRUE);
     run (&forced, version);
     g_unsetenv ("XEN_DEVICES_TOOLSTACK");
@@ -277,7 +245,7 @@ static void
 test_unreachable (Fixture *fx, gconstpointer data)
 {
   const char *const args[] = { "list", NULL };
-  g_auto (Result) r = { 0 };
+  g_auto (XdTestResult) r = { 0 };
   g_autofree char *expected = NULL;
 
   xd_test_xenstored_kill (fx->daemon);
@@ -292,7 +260,7 @@ test_unreachable (Fixture *fx, gconstpointer data)
   /* With dom0's own devices published first, as by default: still the one
    * line for the one cause. */
   {
-    g_auto (Result) with_dom0 = { 0 };
+    g_auto (XdTestResult) with_dom0 = { 0 };
 
     g_setenv ("XEN_DEVICES_DOM0_UDEV", "1", TRUE);
     run (&with_dom0, args);
@@ -313,7 +281,7 @@ test_hostile (Fixture *fx, gconstpointer data)
   static const char *const split_kv[] = { "desc", "one\nsize=1\nmode=w\ntwo", NULL };
   const char *const args[] = { "block", "ls", "untrusted", NULL };
   g_autoptr (GError) error = NULL;
-  g_auto (Result) r = { 0 };
+  g_auto (XdTestResult) r = { 0 };
 
   g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdz", evil_kv, &error));
   g_assert_true (xd_sim_host_publish_device (fx->host, 5, "block", "xvdy", bad_kv, &error));
@@ -341,10 +309,10 @@ test_attach_detach (Fixture *fx, gconstpointer data)
   const char *const list[] = { "block", "ls", "personal", NULL };
   const char *const detach[] = { "block", "dt", "personal", "sys-usb:sda2", NULL };
   const char *const again[] = { "block", "d", "personal", "sys-usb:sda2", NULL };
-  g_auto (Result) r1 = { 0 };
-  g_auto (Result) r2 = { 0 };
-  g_auto (Result) r3 = { 0 };
-  g_auto (Result) r4 = { 0 };
+  g_auto (XdTestResult) r1 = { 0 };
+  g_auto (XdTestResult) r2 = { 0 };
+  g_auto (XdTestResult) r3 = { 0 };
+  g_auto (XdTestResult) r4 = { 0 };
 
   run (&r1, attach);
   g_assert_cmpint (exit_code (&r1), ==, 0);
@@ -401,7 +369,7 @@ test_attach_errors (Fixture *fx, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto (Result) r = { 0 };
+      g_auto (XdTestResult) r = { 0 };
       run (&r, cases[i].args);
       g_assert_cmpint (exit_code (&r), ==, cases[i].status);
       if (cases[i].status == 1)
@@ -424,12 +392,12 @@ test_persistent_list (Fixture *fx, gconstpointer data)
   const char *const assign3[] = { "usb", "attach", "mail", "sys-usb:2-7", "-p", NULL };
   const char *const list[] = { "list", NULL };
   const char *const unassign[] = { "block", "detach", "banking", "sys-usb:sda2", "-p", NULL };
-  g_auto (Result) r1 = { 0 };
-  g_auto (Result) r2 = { 0 };
-  g_auto (Result) r3 = { 0 };
-  g_auto (Result) r4 = { 0 };
-  g_auto (Result) r5 = { 0 };
-  g_auto (Result) r6 = { 0 };
+  g_auto (XdTestResult) r1 = { 0 };
+  g_auto (XdTestResult) r2 = { 0 };
+  g_auto (XdTestResult) r3 = { 0 };
+  g_auto (XdTestResult) r4 = { 0 };
+  g_auto (XdTestResult) r5 = { 0 };
+  g_auto (XdTestResult) r6 = { 0 };
 
   g_setenv ("XEN_DEVICES_STATE_DIR", dir, TRUE);
   /* banking is not running: the assignment is recorded for its start. */

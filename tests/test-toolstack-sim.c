@@ -537,8 +537,7 @@ test_usb (Fixture *fx, gconstpointer data)
 
   attach_ok (fx, &request);
 
-  /* The controller as libxl makes a pv one, and its copy under /libxl,
-   * where the port stays empty. */
+  /* The controller as libxl makes a pv one, and its copy under /libxl. */
   {
     g_autofree char *record = leaves_of (fx, LIBXL_CTRL);
     g_assert_cmpstr (record, ==,
@@ -564,17 +563,29 @@ test_usb (Fixture *fx, gconstpointer data)
   ports = leaves_of (fx, BE_CTRL "/port");
   g_assert_cmpstr (ports, ==, "1=2-1.3;2=;3=;4=;5=;6=;7=;8=;");
   g_clear_pointer (&ports, g_free);
+  /* The backend is a driver domain, which owns its directory: the bus id
+   * is also in the record, which only dom0 writes (libxl, with dom0 as its
+   * only USB backend, keeps the record's ports empty). */
   ports = leaves_of (fx, LIBXL_CTRL "/port");
-  g_assert_cmpstr (ports, ==, "1=;2=;3=;4=;5=;6=;7=;8=;");
+  g_assert_cmpstr (ports, ==, "1=2-1.3;2=;3=;4=;5=;6=;7=;8=;");
   g_clear_pointer (&ports, g_free);
 
   /* A second device joins the controller; the same one again is refused. */
   attach_ok (fx, &second);
   assert_node (fx, BE_CTRL "/port/2", "2-1");
+  assert_node (fx, LIBXL_CTRL "/port/2", "2-1");
   g_assert_false (xd_toolstack_attach (fx->ts, &request, TIMEOUT_MS, NULL, &error));
   g_assert_error (error, XD_ERROR, XD_ERROR_REFUSED);
   g_clear_error (&error);
   g_assert_false (has_node (fx, "/libxl/4/device/vusb/1"));
+
+  /* The backend rewrites its ports (as sys-usb could): the toolstack goes
+   * by the record all the same. */
+  {
+    struct xs_handle *xsh = xd_sim_host_get_handle (fx->host);
+    g_assert_true (xs_write (xsh, XBT_NULL, BE_CTRL "/port/1", "3-1", 3));
+    g_assert_true (xs_write (xsh, XBT_NULL, BE_CTRL "/port/2", "", 0));
+  }
 
   /* Detach empties the port and, as libxl, leaves the controller. */
   attachment->klass = XD_CLASS_USB;
@@ -586,6 +597,9 @@ test_usb (Fixture *fx, gconstpointer data)
   g_assert_true (xd_toolstack_detach (fx->ts, attachment, TIMEOUT_MS, NULL, &error));
   g_assert_no_error (error);
   ports = leaves_of (fx, BE_CTRL "/port");
+  g_assert_cmpstr (ports, ==, "1=;2=;3=;4=;5=;6=;7=;8=;");
+  g_clear_pointer (&ports, g_free);
+  ports = leaves_of (fx, LIBXL_CTRL "/port");
   g_assert_cmpstr (ports, ==, "1=;2=2-1;3=;4=;5=;6=;7=;8=;");
   assert_node (fx, BE_CTRL "/state", "4");
   g_assert_false (xd_toolstack_detach (fx->ts, attachment, TIMEOUT_MS, NULL, &error));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "xd-class-info.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "xd-validate.h"
@@ -19,21 +20,33 @@ read_state (XdNodeReader read, gpointer data)
   return 0;
 }
 
-static gboolean
+/* Appends one finding to @why, the findings apart by "; ". */
+static void report (GString *why, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+report (GString *why, const char *format, ...)
+{
+  va_list ap;
+
+  if (why->len > 0)
+    g_string_append (why, "; ");
+  va_start (ap, format);
+  g_string_append_vprintf (why, format, ap);
+  va_end (ap);
+}
+
+/* The domain an entry is for is the one whose libxl record names it: the
+ * record's path says it, and only dom0 writes there. The backend's own
+ * frontend-id is its word, which it may change at will (to 99, say, to make
+ * a disk look free): a disagreement is reported, never believed. */
+static void
 check_frontend_id (XdNodeReader read, gpointer data, guint frontend, GString *why)
 {
   g_autofree char *id = read ("frontend-id", data);
   guint value;
 
-  /* Absent: the entry is being removed under the reader. */
-  if (!id)
-    return FALSE;
-  if (!xd_parse_domid (id, &value) || value != frontend)
-    {
-      g_string_append_printf (why, "frontend-id does not name domain %u", frontend);
-      return FALSE;
-    }
-  return TRUE;
+  if (!id || !xd_parse_domid (id, &value) || value != frontend)
+    report (why, "its frontend-id is not %u, which dom0's record names", frontend);
 }
 
 static XdAttachment *
@@ -110,30 +123,21 @@ block_read_backend (const char *kind, guint backend, guint frontend, guint devid
 
   /* libxl keeps its own copy of what it asked for under /libxl, which only
    * dom0 can write; the backend VM owns its backend directory and could say
-   * anything there. What is attached is taken from libxl's copy. */
-  if (!params)
-    params = read ("params", data);
+   * anything there. Every fact is taken from libxl's copy. */
   if (!params || !g_str_has_prefix (params, "/dev/"))
     return TRUE; /* an image file or a VM's own volume: not one of ours */
   port = params + strlen ("/dev/");
   if (!xd_validate_port (XD_CLASS_BLOCK, port))
     return TRUE; /* e.g. /dev/qubes_dom0/vm-work-root */
-  if (!check_frontend_id (read, data, frontend, why))
-    return why->len == 0; /* without a reason: being removed, holds nothing */
+  check_frontend_id (read, data, frontend, why);
 
   mode = read_record ("mode", record_data);
-  if (!mode)
-    mode = read ("mode", data);
   dev = read_record ("dev", record_data);
-  if (!dev)
-    dev = read ("dev", data);
   device_type = read_record ("device-type", record_data);
-  if (!device_type)
-    device_type = read ("device-type", data);
-
   attachment = attachment_new (XD_CLASS_BLOCK, kind, backend, frontend, devid, port,
                                read_state (read, data));
-  attachment->read_only = g_strcmp0 (mode, "w") != 0;
+  /* Without a mode, read-write: the stricter for the rules. */
+  attachment->read_only = g_strcmp0 (mode, "r") == 0;
   attachment->cdrom = g_strcmp0 (device_type, "cdrom") == 0;
   if (valid_frontend_dev (dev))
     attachment->frontend_dev = g_steal_pointer (&dev);
@@ -172,28 +176,56 @@ usb_read_properties (XdDevice *device, XdNodeReader read, gpointer data, GString
   return TRUE;
 }
 
+/* The bus id a USB port holds. libxl writes it in the backend's directory
+ * only (its record's port/N stays empty), and only for a backend in dom0,
+ * whose directory no other domain can write. A backend in a driver domain
+ * owns its directory: there the bus id counts only as the toolstack wrote
+ * it into the record (xd-toolstack-sim.c does), and the backend's copy is
+ * checked against it, reported when it differs, never believed. */
+static char *
+usb_port_busid (guint backend, guint port, XdNodeReader read, gpointer data,
+                XdNodeReader read_record, gpointer record_data, GString *why)
+{
+  g_autofree char *node = g_strdup_printf ("port/%u", port);
+  g_autofree char *recorded = read_record (node, record_data);
+  g_autofree char *claimed = read (node, data);
+
+  if (recorded && *recorded)
+    {
+      if (g_strcmp0 (claimed, recorded) != 0)
+        report (why, "its port/%u is not the bus id dom0's record holds", port);
+      return g_steal_pointer (&recorded);
+    }
+  if (backend == 0)
+    return g_steal_pointer (&claimed);
+  if (claimed && *claimed)
+    report (why, "its port/%u names a device dom0's record does not", port);
+  return NULL;
+}
+
 static gboolean
 usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, XdNodeReader read,
                   gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out,
                   GString *why)
 {
-  g_autofree char *num_ports = read ("num-ports", data);
+  /* The controller's size from the record (libxl writes it there too): a
+   * backend that shrank its own could hide a port. */
+  g_autofree char *num_ports = read_record ("num-ports", record_data);
   guint64 n;
   int state;
 
   if (!num_ports || !xd_parse_size (num_ports, &n) || n < 1 || n > USB_MAX_PORTS)
     {
-      g_string_append (why, "num-ports is missing or out of range");
+      g_string_append (why, "dom0's record of the controller has no valid num-ports");
       return FALSE;
     }
-  if (!check_frontend_id (read, data, frontend, why))
-    return why->len == 0; /* without a reason: being removed, holds nothing */
+  check_frontend_id (read, data, frontend, why);
   state = read_state (read, data);
 
   for (guint i = 1; i <= n; i++)
     {
-      g_autofree char *node = g_strdup_printf ("port/%u", i);
-      g_autofree char *busid = read (node, data);
+      g_autofree char *busid
+        = usb_port_busid (backend, i, read, data, read_record, record_data, why);
       g_autofree char *port = NULL;
 
       if (!busid || !*busid)
@@ -201,6 +233,7 @@ usb_read_backend (const char *kind, guint backend, guint frontend, guint devid, 
       port = xd_port_from_display (XD_CLASS_USB, busid, NULL);
       if (!port)
         {
+          g_string_truncate (why, 0);
           g_string_append_printf (why, "port/%u is not a USB bus id", i);
           return FALSE;
         }
@@ -223,8 +256,18 @@ mic_read_backend (const char *kind, guint backend, guint frontend, guint devid, 
                   gpointer data, XdNodeReader read_record, gpointer record_data, GPtrArray *out,
                   GString *why)
 {
-  if (!check_frontend_id (read, data, frontend, why))
-    return why->len == 0; /* without a reason: being removed, holds nothing */
+  /* Written by dom0 alone, in dom0's directory (xd_read_backend_entry ()):
+   * an entry without its frontend-id is being removed. */
+  g_autofree char *id = read ("frontend-id", data);
+  guint value;
+
+  if (!id)
+    return TRUE;
+  if (!xd_parse_domid (id, &value) || value != frontend)
+    {
+      g_string_append_printf (why, "frontend-id does not name domain %u", frontend);
+      return FALSE;
+    }
   g_ptr_array_add (out, attachment_new (XD_CLASS_MIC, kind, backend, frontend, devid, "mic",
                                         read_state (read, data)));
   return TRUE;
@@ -239,11 +282,11 @@ static const char *const block_kinds[] = { "vbd", NULL };
 static const char *const usb_kinds[] = { "qusb", "vusb", NULL };
 static const char *const mic_kinds[] = { "xd-mic", NULL };
 static const char *const no_kinds[] = { NULL };
-static const char *const block_backend_keys[]
-  = { "params", "frontend-id", "mode", "dev", "device-type", "state", NULL };
+static const char *const block_backend_keys[] = { "frontend-id", "state", NULL };
 static const char *const block_record_keys[] = { "params", "mode", "dev", "device-type", NULL };
 /* and port/N, a level deeper: not read ahead */
-static const char *const usb_backend_keys[] = { "num-ports", "frontend-id", "state", NULL };
+static const char *const usb_backend_keys[] = { "frontend-id", "state", NULL };
+static const char *const usb_record_keys[] = { "num-ports", NULL };
 static const char *const mic_backend_keys[] = { "frontend-id", "state", NULL };
 static const char *const no_keys[] = { NULL };
 
@@ -273,7 +316,7 @@ static const XdClassInfo class_infos[XD_N_CLASSES] = {
     .name = "usb",
     .backend_kinds = usb_kinds,
     .backend_keys = usb_backend_keys,
-    .record_keys = no_keys,
+    .record_keys = usb_record_keys,
     .read_properties = usb_read_properties,
     .read_backend = usb_read_backend,
     .format_options = no_options,

@@ -39,7 +39,10 @@ typedef struct
   /* Reads one backend entry /local/domain/<B>/backend/<kind>/<F>/<devid>
    * (through @read, relative to it; @read_record reads libxl's dom0-only copy
    * under /libxl/<F>/device/<kind>/<devid>) and appends the XdAttachment
-   * holds to @out. Returns FALSE with a reason when the entry is malformed. */
+   * holds to @out. What decides a holder (which device, which domain) comes
+   * from dom0-only nodes: a backend's word that differs is not believed, and
+   * the entry counts with TRUE and the difference in @why, to be reported.
+   * Returns FALSE with a reason when the entry is malformed. */
   gboolean (*read_backend) (const char *kind, guint backend, guint frontend, guint devid,
                             XdNodeReader read, gpointer data, XdNodeReader read_record,
                             gpointer record_data, GPtrArray *out, GString *why);

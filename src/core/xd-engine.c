@@ -107,6 +107,21 @@ warn_once (XdEngine *self, guint domid, const char *path, const char *why)
              why);
 }
 
+/* A backend entry that counts, taken from dom0's record, where the backend
+ * VM says otherwise: said once per entry, as warn_once () does. */
+static void
+report_once (XdEngine *self, guint domid, const char *path, const char *why)
+{
+  char buf[32];
+
+  if (g_hash_table_contains (self->warned, path))
+    return;
+  if (g_hash_table_size (self->warned) >= MAX_WARNED)
+    g_hash_table_remove_all (self->warned);
+  g_hash_table_add (self->warned, g_strdup (path));
+  g_message ("not believing %s at %s: %s", xd_engine_vm_name (self, domid, buf), path, why);
+}
+
 static void
 forget_warning (XdEngine *self, const char *path)
 {
@@ -566,20 +581,23 @@ sync_entry (XdEngine *self, guint backend, const char *kind, guint frontend, gui
   g_autofree char *entry_key = g_strdup_printf ("%u/%s/%u/%u", backend, kind, frontend, devid);
   g_autoptr (GPtrArray) attachments = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
+  gboolean ok;
 
   if (!xd_class_info_for_backend_kind (kind))
     return;
   attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
-  if (!xd_read_backend_entry (self->store, XD_STORE_NO_TXN, backend, kind, frontend, devid,
-                              attachments, why))
+  ok = xd_read_backend_entry (self->store, XD_STORE_NO_TXN, backend, kind, frontend, devid,
+                              attachments, why);
+  if (why->len > 0)
     {
       g_autofree char *base
         = g_strdup_printf ("/local/domain/%u/backend/%s/%u/%u", backend, kind, frontend, devid);
-      warn_once (self, backend, base, why->str);
-      set_entry (self, entry_key, NULL);
-      return;
+      if (ok)
+        report_once (self, backend, base, why->str);
+      else
+        warn_once (self, backend, base, why->str);
     }
-  set_entry (self, entry_key, attachments);
+  set_entry (self, entry_key, ok ? attachments : NULL);
 }
 
 static gboolean

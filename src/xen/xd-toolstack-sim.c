@@ -60,10 +60,17 @@
  * state 4. libxl__device_usbdev_add_xenstore then writes the bus id
  * ("2-1.3") into the backend's port/N and nothing else: libxl's copy keeps
  * port/N "" (the capture shows it). libxl 4.17's vusb_get_port_path names
- * dom0's backend directory whatever the controller's backend is; the
- * simulation writes into B's, where the controller and usbback are.
- * Detach (libxl__device_usbdev_remove_xenstore) writes port/N "" again and,
- * as libxl, leaves the controller in place for the next device.
+ * dom0's backend directory whatever the controller's backend is, and libxl
+ * refuses a USB device from any backend but dom0. The simulation serves
+ * driver domains too, so it writes into B's directory, where the controller
+ * and usbback are; and where B is not dom0 (whose directory only dom0 can
+ * write) it also writes the bus id into the record's port/N, in the same
+ * transaction: B owns its directory and may rewrite it, the record is the
+ * dom0-only fact the engine takes (xd-class-info.c). It reads which ports
+ * are taken from there too.
+ * Detach (libxl__device_usbdev_remove_xenstore) writes port/N "" again (in
+ * the record as well where B is not dom0) and, as libxl, leaves the
+ * controller in place for the next device.
  *
  * Where the simulation differs on purpose: removal drops emptied parents
  * as libxl__xs_path_cleanup does, but keeps the directories every domain
@@ -998,11 +1005,33 @@ detach_vbd (struct xs_handle *xsh, const XdAttachment *attachment, const char *b
 
 /* The port of controller @dev holding @busid (0: none) and its first free
  * port (0: none). */
+/* Where the bus ids of a controller's ports are the toolstack's own: dom0's
+ * backend directory, or the record where B is a driver domain. */
+static const char *
+usb_ports_dir (const Device *dev)
+{
+  return dev->backend == 0 ? dev->be_path : dev->libxl_path;
+}
+
+/* Writes @busid ("" to free it) into port @port of @dev: in B's directory,
+ * and in the record where B is not dom0. */
+static gboolean
+usb_write_port (struct xs_handle *xsh, xs_transaction_t t, const Device *dev, guint port,
+                const char *busid, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("%s/port/%u", dev->be_path, port);
+  g_autofree char *record = g_strdup_printf ("%s/port/%u", dev->libxl_path, port);
+
+  if (dev->backend != 0 && !write_str (xsh, t, record, busid, error))
+    return FALSE;
+  return write_str (xsh, t, path, busid, error);
+}
+
 static void
 usb_find_ports (struct xs_handle *xsh, xs_transaction_t t, const Device *dev, const char *busid,
                 guint *holding, guint *free_port)
 {
-  g_autofree char *num_path = g_strconcat (dev->be_path, "/num-ports", NULL);
+  g_autofree char *num_path = g_strconcat (dev->libxl_path, "/num-ports", NULL);
   g_autofree char *num = read_str (xsh, t, num_path);
   guint64 n = 0;
 
@@ -1012,7 +1041,7 @@ usb_find_ports (struct xs_handle *xsh, xs_transaction_t t, const Device *dev, co
     return;
   for (guint i = 1; i <= n; i++)
     {
-      g_autofree char *path = g_strdup_printf ("%s/port/%u", dev->be_path, i);
+      g_autofree char *path = g_strdup_printf ("%s/port/%u", usb_ports_dir (dev), i);
       g_autofree char *value = read_str (xsh, t, path);
 
       if (!value)
@@ -1092,10 +1121,7 @@ usb_plug_txn (struct xs_handle *xsh, xs_transaction_t t, gpointer data, GError *
         }
     }
   if (plug->port)
-    {
-      g_autofree char *path = g_strdup_printf ("%s/port/%u", plug->ctrl.be_path, plug->port);
-      return write_str (xsh, t, path, plug->busid, error);
-    }
+    return usb_write_port (xsh, t, &plug->ctrl, plug->port, plug->busid, error);
   return TRUE;
 }
 
@@ -1226,14 +1252,12 @@ usb_unplug_txn (struct xs_handle *xsh, xs_transaction_t t, gpointer data, GError
 {
   UsbUnplug *unplug = data;
   guint holding, free_port;
-  g_autofree char *path = NULL;
 
   usb_find_ports (xsh, t, unplug->dev, unplug->busid, &holding, &free_port);
   unplug->found = holding != 0;
   if (!holding)
     return TRUE;
-  path = g_strdup_printf ("%s/port/%u", unplug->dev->be_path, holding);
-  return write_str (xsh, t, path, "", error);
+  return usb_write_port (xsh, t, unplug->dev, holding, "", error);
 }
 
 static gboolean

@@ -9,6 +9,20 @@
 
 #include <string.h>
 
+void
+xd_test_demo_host_start (XdTestXenstored **daemon, XdSimHost **host)
+{
+  g_autoptr (GError) error = NULL;
+
+  *daemon = xd_test_xenstored_start (&error);
+  g_assert_no_error (error);
+  xd_test_xenstored_setenv (*daemon);
+  *host = xd_sim_host_new (&error);
+  g_assert_no_error (error);
+  g_assert_true (xd_sim_host_populate_demo (*host, &error));
+  g_assert_no_error (error);
+}
+
 gboolean
 xd_test_timeout_cb (gpointer flag)
 {

@@ -4,8 +4,14 @@
 #include <glib.h>
 
 #include "core/xd-engine.h"
+#include "xd-test-xenstored.h"
+#include "xen/xd-sim-host.h"
 
 G_BEGIN_DECLS
+
+/* A real xenstored for this test (XENSTORED_PATH set for it) holding the
+ * demo host (xd_sim_host_populate_demo ()): what most fixtures start from. */
+void xd_test_demo_host_start (XdTestXenstored **daemon, XdSimHost **host);
 
 /* A GSourceFunc that sets the gboolean at @flag and removes its source. */
 gboolean xd_test_timeout_cb (gpointer flag);

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A compromised backend VM against the engine. sys-usb (domain 1 of the demo
+ * host) writes into what it owns, its backend directory: each test first
+ * checks that it does own the nodes it rewrites (and not the ones the engine
+ * trusts), then rewrites them, then asks `xen-device` (the built program,
+ * with the simulated toolstack, against a real xenstored) what is attached
+ * and tries the rules: who holds a device must not change, a device held
+ * must not be given to a second VM, a detach must not free the wrong one.
+ * The writes are made over the test's own connection (dom0's: xenstored's
+ * socket knows no other), with the values a backend could write.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <xenstore.h>
+
+#include "harness/xd-test-cli.h"
+#include "harness/xd-test-util.h"
+#include "harness/xd-test-xenstored.h"
+#include "xen/xd-sim-host.h"
+
+/* The demo host's domids this test names. */
+#define DOM0 0
+#define SYS_USB 1
+#define VAULT 4
+
+/* vault's first USB controller, as the toolstack makes it for sys-usb. */
+#define USB_BACKEND "/local/domain/1/backend/vusb/4/0"
+#define USB_RECORD "/libxl/4/device/vusb/0"
+
+typedef struct
+{
+  XdTestXenstored *daemon;
+  XdSimHost *host;
+  char *state_dir;
+} Fixture;
+
+/* Runs xen-device with the arguments (NULL-terminated); returns its exit
+ * status, its output in @r. */
+static int
+xen_device (XdTestResult *r, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+  va_list ap;
+
+  va_start (ap, r);
+  while ((arg = va_arg (ap, const char *)))
+    g_ptr_array_add (args, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  xd_test_run_xen_device (r, (const char *const *) args->pdata);
+  return xd_test_exit_code (r);
+}
+
+static struct xs_handle *
+xsh (Fixture *fx)
+{
+  return xd_sim_host_get_handle (fx->host);
+}
+
+/* What sys-usb writes: a node of its own. */
+static void
+backend_writes (Fixture *fx, const char *path, const char *value)
+{
+  g_assert_true (xs_write (xsh (fx), XBT_NULL, path, value, strlen (value)));
+}
+
+static void
+backend_removes (Fixture *fx, const char *path)
+{
+  g_assert_true (xs_rm (xsh (fx), XBT_NULL, path));
+}
+
+static char *
+read_node (Fixture *fx, const char *path)
+{
+  unsigned int len;
+  char *value = xs_read (xsh (fx), XBT_NULL, path, &len);
+  char *copy = value ? g_strndup (value, len) : NULL;
+
+  free (value);
+  return copy;
+}
+
+/* The owner of @path (its first permission's domain). */
+static guint
+owner_of (Fixture *fx, const char *path)
+{
+  unsigned int n = 0;
+  struct xs_permissions *perms = xs_get_permissions (xsh (fx), XBT_NULL, path, &n);
+  guint owner;
+
+  g_assert_nonnull (perms);
+  g_assert_cmpuint (n, >=, 1);
+  owner = perms[0].id;
+  free (perms);
+  return owner;
+}
+
+/* The line of `list` output for @device ("sys-usb:2-1.3"), or "". */
+static char *
+list_line (const XdTestResult *r, const char *device)
+{
+  g_auto (GStrv) lines = g_strsplit (r->out, "\n", -1);
+  g_autofree char *prefix = g_strconcat (device, " ", NULL);
+
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return g_strdup (lines[i]);
+  return g_strdup ("");
+}
+
+static void
+assert_holder (Fixture *fx, const char *klass, const char *device, const char *holder)
+{
+  g_auto (XdTestResult) r = { 0 };
+  g_autofree char *line = NULL;
+
+  g_assert_cmpint (xen_device (&r, klass, "list", NULL), ==, 0);
+  line = list_line (&r, device);
+  g_assert_cmpstr (line, !=, "");
+  if (holder)
+    {
+      g_autofree char *used = g_strconcat ("  ", holder, NULL);
+      g_assert_nonnull (strstr (line, used));
+    }
+  else
+    {
+      /* DEVICE, spaces, the description, nothing after it. */
+      g_auto (GStrv) columns = g_regex_split_simple ("  +", line, 0, 0);
+      g_assert_cmpuint (g_strv_length (columns), ==, 2);
+    }
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  xd_test_demo_host_start (&fx->daemon, &fx->host);
+  fx->state_dir = g_dir_make_tmp ("xd-hostile-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XEN_DEVICES_STATE_DIR", fx->state_dir, TRUE);
+  g_setenv ("XEN_DEVICES_TOOLSTACK", "simulated", TRUE);
+  g_setenv ("XEN_DEVICES_TIMEOUT_MS", "5000", TRUE);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  g_clear_pointer (&fx->host, xd_sim_host_free);
+  g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
+  {
+    g_autofree char *lock = g_build_filename (fx->state_dir, "assignments.lock", NULL);
+    g_unlink (lock);
+  }
+  g_rmdir (fx->state_dir);
+  g_free (fx->state_dir);
+}
+
+/* ---- USB ---- */
+
+/* sys-usb rewrites the ports of vault's controller after the toolstack gave
+ * vault 2-1.3: 3-1 and 2-1 then look held, 2-1.3 free. The bus id comes
+ * from dom0's record: nothing changes, the lie is reported, and neither a
+ * second VM nor a detach of the wrong device gets through. */
+static void
+test_usb_ports_rewritten (Fixture *fx, gconstpointer data)
+{
+  g_auto (XdTestResult) r = { 0 };
+  g_autofree char *recorded = NULL;
+
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "vault", "sys-usb:2-1.3", NULL), ==, 0);
+  assert_holder (fx, "usb", "sys-usb:2-1.3", "vault");
+  /* What sys-usb may write, and what it may not. */
+  g_assert_cmpuint (owner_of (fx, USB_BACKEND "/port/1"), ==, SYS_USB);
+  g_assert_cmpuint (owner_of (fx, USB_BACKEND "/num-ports"), ==, SYS_USB);
+  g_assert_cmpuint (owner_of (fx, USB_BACKEND "/frontend-id"), ==, SYS_USB);
+  g_assert_cmpuint (owner_of (fx, USB_RECORD "/port/1"), ==, DOM0);
+  recorded = read_node (fx, USB_RECORD "/port/1");
+  g_assert_cmpstr (recorded, ==, "2-1.3");
+
+  backend_writes (fx, USB_BACKEND "/port/1", "3-1");
+  backend_writes (fx, USB_BACKEND "/port/2", "2-1");
+  g_assert_cmpint (xen_device (&r, "usb", "list", NULL), ==, 0);
+  g_assert_cmpstr (r.out, ==,
+                   "sys-usb:2-1    SanDisk Cruzer Blade\n"
+                   "sys-usb:2-1.3  Logitech USB Receiver  vault\n");
+  g_assert_nonnull (strstr (r.err, "not believing sys-usb at " USB_BACKEND ": its port/1 is not "
+                                   "the bus id dom0's record holds; its port/2 names a device "
+                                   "dom0's record does not"));
+
+  /* The rules go by the record too. */
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "work", "sys-usb:2-1.3", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "vault"));
+  g_assert_cmpint (xen_device (&r, "usb", "detach", "vault", "sys-usb:2-1", NULL), ==, 1);
+  recorded = (g_free (recorded), read_node (fx, USB_RECORD "/port/1"));
+  g_assert_cmpstr (recorded, ==, "2-1.3");
+  /* 2-1 is free: another VM may have it. */
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "work", "sys-usb:2-1", NULL), ==, 0);
+  assert_holder (fx, "usb", "sys-usb:2-1", "work");
+  assert_holder (fx, "usb", "sys-usb:2-1.3", "vault");
+
+  /* The real detach frees the real device. */
+  g_assert_cmpint (xen_device (&r, "usb", "detach", "vault", "sys-usb:2-1.3", NULL), ==, 0);
+  recorded = (g_free (recorded), read_node (fx, USB_RECORD "/port/1"));
+  g_assert_cmpstr (recorded, ==, "");
+  assert_holder (fx, "usb", "sys-usb:2-1.3", NULL);
+  assert_holder (fx, "usb", "sys-usb:2-1", "work");
+}
+
+/* sys-usb empties its port, shrinks its controller, renames its frontend:
+ * the device stays held by the VM dom0 gave it to. */
+static void
+test_usb_holder_hidden (Fixture *fx, gconstpointer data)
+{
+  const char *const lies[][2] = {
+    { USB_BACKEND "/port/1", "" },
+    { USB_BACKEND "/num-ports", "0" },
+    { USB_BACKEND "/frontend-id", "99" },
+  };
+  g_auto (XdTestResult) r = { 0 };
+
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "vault", "sys-usb:2-1.3", NULL), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (lies); i++)
+    {
+      g_test_message ("sys-usb writes %s = \"%s\"", lies[i][0], lies[i][1]);
+      backend_writes (fx, lies[i][0], lies[i][1]);
+      assert_holder (fx, "usb", "sys-usb:2-1.3", "vault");
+      g_assert_cmpint (xen_device (&r, "usb", "attach", "work", "sys-usb:2-1.3", NULL), ==, 1);
+    }
+  backend_removes (fx, USB_BACKEND "/frontend-id");
+  assert_holder (fx, "usb", "sys-usb:2-1.3", "vault");
+}
+
+/* A controller sys-usb serves, with no device given through it: a bus id
+ * it writes into a port makes nobody a holder. */
+static void
+test_usb_port_invented (Fixture *fx, gconstpointer data)
+{
+  g_auto (XdTestResult) r = { 0 };
+
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "vault", "sys-usb:2-1", NULL), ==, 0);
+  g_assert_cmpint (xen_device (&r, "usb", "detach", "vault", "sys-usb:2-1", NULL), ==, 0);
+  backend_writes (fx, USB_BACKEND "/port/3", "2-1.3");
+  assert_holder (fx, "usb", "sys-usb:2-1.3", NULL);
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "work", "sys-usb:2-1.3", NULL), ==, 0);
+  assert_holder (fx, "usb", "sys-usb:2-1.3", "work");
+}
+
+/* ---- block ---- */
+
+/* The backend directory and the record of sys-usb:sda2 attached to @frontend. */
+static void
+sda2_paths (Fixture *fx, guint frontend, char **backend, char **record)
+{
+  g_autofree char *dir = g_strdup_printf ("/local/domain/1/backend/vbd/%u", frontend);
+  unsigned int n = 0;
+  char **devids = xs_directory (xsh (fx), XBT_NULL, dir, &n);
+
+  g_assert_nonnull (devids);
+  g_assert_cmpuint (n, ==, 1);
+  *backend = g_strdup_printf ("%s/%s", dir, devids[0]);
+  *record = g_strdup_printf ("/libxl/%u/device/vbd/%s", frontend, devids[0]);
+  free (devids);
+}
+
+/* sys-usb says the disk it serves to vault is another domain's (99), or
+ * nobody's, or another disk: the disk stays vault's, and no second VM gets
+ * it read-write. */
+static void
+test_block_holder_hidden (Fixture *fx, gconstpointer data)
+{
+  g_auto (XdTestResult) r = { 0 };
+  g_autofree char *backend = NULL, *record = NULL;
+  g_autofree char *frontend_id = NULL, *params = NULL, *mode = NULL;
+
+  g_assert_cmpint (xen_device (&r, "block", "attach", "vault", "sys-usb:sda2", NULL), ==, 0);
+  sda2_paths (fx, VAULT, &backend, &record);
+  frontend_id = g_strconcat (backend, "/frontend-id", NULL);
+  params = g_strconcat (backend, "/params", NULL);
+  mode = g_strconcat (backend, "/mode", NULL);
+  g_assert_cmpuint (owner_of (fx, frontend_id), ==, SYS_USB);
+  g_assert_cmpuint (owner_of (fx, record), ==, DOM0);
+
+  backend_writes (fx, frontend_id, "99");
+  assert_holder (fx, "block", "sys-usb:sda2", "vault");
+  g_assert_cmpint (xen_device (&r, "block", "attach", "work", "sys-usb:sda2", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "vault"));
+  g_assert_cmpint (xen_device (&r, "block", "list", NULL), ==, 0);
+  g_assert_nonnull (strstr (r.err, "not believing sys-usb at "));
+  g_assert_nonnull (strstr (r.err, "its frontend-id is not 4, which dom0's record names"));
+
+  backend_removes (fx, frontend_id);
+  assert_holder (fx, "block", "sys-usb:sda2", "vault");
+  g_assert_cmpint (xen_device (&r, "block", "attach", "work", "sys-usb:sda2", NULL), ==, 1);
+
+  /* Another disk, and read-only: neither is believed. */
+  backend_writes (fx, params, "/dev/sda");
+  backend_writes (fx, mode, "r");
+  assert_holder (fx, "block", "sys-usb:sda2", "vault (read-only=no");
+  assert_holder (fx, "block", "sys-usb:sda", NULL);
+  /* sda is sda2's disk: held through its partition, so not free for work. */
+  g_assert_cmpint (xen_device (&r, "block", "attach", "work", "sys-usb:sda", NULL), ==, 1);
+
+  g_assert_cmpint (xen_device (&r, "block", "detach", "vault", "sys-usb:sda2", NULL), ==, 0);
+  assert_holder (fx, "block", "sys-usb:sda2", NULL);
+}
+
+/* An entry sys-usb makes up in its directory, for personal, with no record:
+ * it holds nothing. */
+static void
+test_block_entry_invented (Fixture *fx, gconstpointer data)
+{
+  g_auto (XdTestResult) r = { 0 };
+  const char *base = "/local/domain/1/backend/vbd/3/51728";
+  const char *const kv[][2] = {
+    { "params", "/dev/sda2" }, { "frontend-id", "3" },
+    { "mode", "w" },           { "dev", "xvdb" },
+    { "state", "4" },          { "frontend", "/local/domain/3/device/vbd/51728" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (kv); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s", base, kv[i][0]);
+      backend_writes (fx, path, kv[i][1]);
+    }
+  assert_holder (fx, "block", "sys-usb:sda2", NULL);
+  g_assert_cmpint (xen_device (&r, "block", "attach", "work", "sys-usb:sda2", NULL), ==, 0);
+  assert_holder (fx, "block", "sys-usb:sda2", "work");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/hostile/usb/ports-rewritten", test_usb_ports_rewritten);
+  ADD ("/hostile/usb/holder-hidden", test_usb_holder_hidden);
+  ADD ("/hostile/usb/port-invented", test_usb_port_invented);
+  ADD ("/hostile/block/holder-hidden", test_block_holder_hidden);
+  ADD ("/hostile/block/entry-invented", test_block_entry_invented);
+#undef ADD
+  return g_test_run ();
+}
