@@ -22,6 +22,7 @@
 #include "harness/xd-test-cli.h"
 #include "harness/xd-test-util.h"
 #include "harness/xd-test-xenstored.h"
+#include "tray/xd-tray-row.h"
 #include "xen/xd-sim-host.h"
 
 /* The demo host's domids this test names. */
@@ -336,6 +337,72 @@ test_block_entry_invented (Fixture *fx, gconstpointer data)
   assert_holder (fx, "block", "sys-usb:sda2", "work");
 }
 
+/* ---- descriptions ---- */
+
+/* A description that ends like a holder's row: the holder stands right
+ * after the device's id, where a description cannot reach, so no free
+ * device's row reads like a held one's, whatever its description. */
+static void
+test_desc_forges_holder (void)
+{
+  static const char *const forged[] = {
+    "Keyboard (attached to work)",
+    "Keyboard, 1.0 kB (attached to work)",
+    ") (attached to work) — Keyboard",
+  };
+  const char *const work[] = { "work", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (forged); i++)
+    {
+      g_autoptr (XdDevice) fake = xd_device_new (XD_CLASS_USB, SYS_USB, "2-1");
+      g_autoptr (XdDevice) real = xd_device_new (XD_CLASS_USB, SYS_USB, "2-1");
+      XdTrayRowState fake_state = { .device = fake, .backend_name = "sys-usb" };
+      XdTrayRowState real_state = { .device = real, .backend_name = "sys-usb", .holders = work };
+      g_autofree char *fake_text = NULL, *real_text = NULL;
+
+      g_free (fake->description);
+      fake->description = g_strdup (forged[i]);
+      g_free (real->description);
+      real->description = g_strdup ("Keyboard");
+      fake_text = xd_tray_row_format_text (&fake_state);
+      real_text = xd_tray_row_format_text (&real_state);
+      g_test_message ("free: %s\nheld: %s", fake_text, real_text);
+      g_assert_true (g_str_has_prefix (real_text, "sys-usb:2-1 (attached to work) — "));
+      g_assert_true (g_str_has_prefix (fake_text, "sys-usb:2-1 — "));
+      g_assert_cmpstr (fake_text, !=, real_text);
+    }
+}
+
+/* Blank-rendering letters line up a fake USED BY column; an empty (or
+ * all-invisible) description makes an entry that is not shown. */
+static void
+test_desc_fake_column (Fixture *fx, gconstpointer data)
+{
+  static const char *const blank_kv[]
+    = { "desc", "Keyboard\u2800\u2800\u2800\u2800vault (persistent)", NULL };
+  static const char *const empty_kv[] = { "desc", "", NULL };
+  static const char *const invisible_kv[] = { "desc", "\u200B\u2800\u202E", NULL };
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+  g_autofree char *line = NULL;
+
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "3-1", blank_kv, &error));
+  g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "3-2", empty_kv, &error));
+  g_assert_true (
+    xd_sim_host_publish_device (fx->host, SYS_USB, "usb", "3-3", invisible_kv, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (xen_device (&r, "usb", "list", NULL), ==, 0);
+  line = list_line (&r, "sys-usb:3-1");
+  g_assert_cmpstr (line, ==, "sys-usb:3-1    Keyboard vault (persistent)");
+  assert_holder (fx, "usb", "sys-usb:3-1", NULL);
+  g_assert_null (strstr (r.out, "sys-usb:3-2"));
+  g_assert_null (strstr (r.out, "sys-usb:3-3"));
+  g_assert_nonnull (strstr (r.err, "/usb/3-2: desc is empty, or nothing of it can be shown"));
+  g_assert_nonnull (strstr (r.err, "/usb/3-3: desc is empty, or nothing of it can be shown"));
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "work", "sys-usb:3-2", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "sys-usb:3-2 is not exposed by sys-usb"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -347,6 +414,8 @@ main (int argc, char **argv)
   ADD ("/hostile/usb/port-invented", test_usb_port_invented);
   ADD ("/hostile/block/holder-hidden", test_block_holder_hidden);
   ADD ("/hostile/block/entry-invented", test_block_entry_invented);
+  ADD ("/hostile/desc/fake-column", test_desc_fake_column);
+  g_test_add_func ("/hostile/desc/forges-holder", test_desc_forges_holder);
 #undef ADD
   return g_test_run ();
 }

@@ -317,7 +317,7 @@ static const char demo_dump[] =
   SUB_DOM0
   "item \"sys-usb:sda — SanDisk Cruzer Blade, 16.0\u00a0GB\" icon=drive-removable-media\n"
   SUB_SYS_USB
-  "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB (attached to work)\" bold icon=drive-removable-media\n"
+  "item \"sys-usb:sda1 (attached to work) — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB\" bold icon=drive-removable-media\n"
   "  item \"personal\"\n"
   "  item \"untrusted\"\n"
   "  item \"vault\"\n"
@@ -520,8 +520,8 @@ test_engine_attach_detach (Fixture *fx, gconstpointer data)
     = edit (demo_dump,
             "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
             "icon=drive-removable-media\n" SUB_SYS_USB,
-            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
-            "personal)\" bold icon=drive-removable-media\n"
+            "item \"sys-usb:sda2 (attached to personal) — SanDisk Cruzer Blade (partition 2), "
+            "8.0\u00a0GB\" bold icon=drive-removable-media\n"
             "  item \"personal\" bold icon=media-eject\n"
             "  item \"untrusted\"\n"
             "  item \"vault\"\n"
@@ -613,8 +613,8 @@ test_click (Fixture *fx, gconstpointer data)
     = edit (demo_dump,
             "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
             "icon=drive-removable-media\n" SUB_SYS_USB,
-            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
-            "personal)\" bold icon=drive-removable-media\n"
+            "item \"sys-usb:sda2 (attached to personal) — SanDisk Cruzer Blade (partition 2), "
+            "8.0\u00a0GB\" bold icon=drive-removable-media\n"
             "  item \"personal\" bold icon=media-eject\n"
             "  item \"untrusted\"\n"
             "  item \"vault\"\n"
@@ -635,12 +635,14 @@ test_click (Fixture *fx, gconstpointer data)
   wait_finished (fx, "attach sys-usb:sda1 personal ok");
   wait_for (fx, "device-changed 1/block/sda1 holders=1");
   moved = edit (demo_dump,
-                "(attached to work)\" bold icon=drive-removable-media\n"
+                "sys-usb:sda1 (attached to work) — SanDisk Cruzer Blade (partition 1), "
+                "8.0\u00a0GB\" bold icon=drive-removable-media\n"
                 "  item \"personal\"\n"
                 "  item \"untrusted\"\n"
                 "  item \"vault\"\n"
                 "  item \"work\" bold icon=media-eject\n",
-                "(attached to personal)\" bold icon=drive-removable-media\n"
+                "sys-usb:sda1 (attached to personal) — SanDisk Cruzer Blade (partition 1), "
+                "8.0\u00a0GB\" bold icon=drive-removable-media\n"
                 "  item \"personal\" bold icon=media-eject\n"
                 "  item \"untrusted\"\n"
                 "  item \"vault\"\n"
@@ -657,7 +659,7 @@ test_click (Fixture *fx, gconstpointer data)
   mic = edit (
     moved,
     "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n" SUB_DOM0,
-    "item \"dom0:mic — Internal microphone (attached to work, personal)\" bold "
+    "item \"dom0:mic (attached to work, personal) — Internal microphone\" bold "
     "icon=audio-input-microphone-symbolic\n"
     "  item \"personal\" bold icon=media-eject\n"
     "  item \"sys-usb\"\n"
@@ -723,7 +725,7 @@ test_hostile (Fixture *fx, gconstpointer data)
   xd_tray_menu_flush (fx->menu);
   {
     g_autofree char *attached
-      = g_strdup_printf ("sys-usb:evil — %s, 1.0\u00a0kB (attached to vault) — NEW", hostile);
+      = g_strdup_printf ("sys-usb:evil (attached to vault) — %s, 1.0\u00a0kB — NEW", hostile);
     g_assert_cmpstr (gtk_label_get_text (label), ==, attached);
     g_assert_true (label_is_bold (label));
     g_assert_null (gtk_menu_item_get_label (GTK_MENU_ITEM (row)));
@@ -944,7 +946,7 @@ test_lazy (Fixture *fx, gconstpointer data)
   attached = edit (sda12_mic,
                    "item \"dom0:mic — Internal microphone\" icon=audio-input-microphone-symbolic\n"
                    "  item \"personal\"\n",
-                   "item \"dom0:mic — Internal microphone (attached to personal)\" bold "
+                   "item \"dom0:mic (attached to personal) — Internal microphone\" bold "
                    "icon=audio-input-microphone-symbolic\n"
                    "  item \"personal\" bold icon=media-eject\n",
                    NULL);
@@ -1082,8 +1084,8 @@ test_kits (Fixture *fx, gconstpointer data)
     = edit (demo_dump,
             "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB\" "
             "icon=drive-removable-media\n" SUB_SYS_USB,
-            "item \"sys-usb:sda2 — SanDisk Cruzer Blade (partition 2), 8.0\u00a0GB (attached to "
-            "personal)\" bold icon=drive-removable-media\n"
+            "item \"sys-usb:sda2 (attached to personal) — SanDisk Cruzer Blade (partition 2), "
+            "8.0\u00a0GB\" bold icon=drive-removable-media\n"
             "  item \"personal\" bold icon=media-eject\n"
             "  item \"untrusted\"\n"
             "  item \"vault\"\n"
@@ -1157,7 +1159,7 @@ group_block (const char *dump_text, const char *dom0, const char *sys_usb, gbool
 
 #define DOM0_GROUP "item \"dom0 — 1 device\" icon=drive-removable-media\n"
 #define SDA1_ATTACHED                                                                              \
-  "item \"sys-usb:sda1 — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB (attached to work)\" "  \
+  "item \"sys-usb:sda1 (attached to work) — SanDisk Cruzer Blade (partition 1), 8.0\u00a0GB\" "  \
   "bold icon=drive-removable-media\n"                                                              \
   "  item \"personal\"\n"                                                                          \
   "  item \"untrusted\"\n"                                                                         \

@@ -315,6 +315,16 @@ test_sanitize_table (void)
     { "ab\u00E9", 3, "ab\uFFFD" }, /* a sequence cut by len */
     /* All control characters give the empty string. */
     { "\x01\x02\x1b\x7f\302\200\302\237\u202E", -1, "" },
+    /* Letters that render blank are space: no column of `xen-device list`
+     * can be faked with them. */
+    { "Keyboard\u2800\u2800work (read-only=no)", -1, "Keyboard work (read-only=no)" },
+    { "a\u3164\u115F\u1160\uFFA0\u17B4\u17B5b", -1, "a b" },
+    { "\u2800\u3164", -1, "" },
+    /* Combining marks: up to four on a character; none on no character. */
+    { "e\u0301\u0302\u0303\u0304\u0305\u0306x", -1, "e\u0301\u0302\u0303\u0304x" },
+    { "\u0301\u0302a", -1, "a" },
+    { "a \u0301b", -1, "a b" },
+    { "\u1EC7 \u1EC7\u0301", -1, "\u1EC7 \u1EC7\u0301" }, /* Vietnamese, kept */
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -350,7 +360,16 @@ assert_sanitized_invariants (const char *result)
       gunichar c = g_utf8_get_char (p);
 
       g_assert_true (c == ' ' || (g_unichar_isprint (c) && !g_unichar_isspace (c)));
+      g_assert_true (c != 0x2800 && c != 0x3164 && c != 0x115F && c != 0x1160 && c != 0xFFA0);
     }
+  {
+    guint marks = 0;
+    for (const char *p = result; *p; p = g_utf8_next_char (p))
+      {
+        marks = g_unichar_ismark (g_utf8_get_char (p)) ? marks + 1 : 0;
+        g_assert_cmpuint (marks, <=, XD_DESCRIPTION_MAX_MARKS);
+      }
+  }
   if (*result)
     {
       g_assert_cmpint (result[0], !=, ' ');

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "xd-validate.h"
+
 struct _XdDeviceEntry
 {
   /* Few keys: a short array, looked up in order. */
@@ -130,4 +132,24 @@ xd_device_entry_format (const char *const *kv)
   if (out->len > XD_DEVICE_ENTRY_MAX)
     return NULL;
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+xd_device_entry_description (const XdDeviceEntry *entry, GString *why)
+{
+  const char *desc = xd_device_entry_get (entry, "desc");
+  g_autofree char *clean = NULL;
+
+  if (!desc)
+    {
+      g_string_append (why, "desc is missing");
+      return NULL;
+    }
+  clean = xd_sanitize_description (desc, strlen (desc));
+  if (!*clean)
+    {
+      g_string_append (why, "desc is empty, or nothing of it can be shown");
+      return NULL;
+    }
+  return g_steal_pointer (&clean);
 }

@@ -38,6 +38,10 @@ XdDeviceEntry *xd_device_entry_parse (const char *value, gsize len, GString *why
 void xd_device_entry_free (XdDeviceEntry *entry);
 /* The value of @key, or NULL. */
 const char *xd_device_entry_get (const XdDeviceEntry *entry, const char *key);
+/* The description @entry gives its device, sanitised for display
+ * (xd_sanitize_description ()); NULL, with the reason in @why, when it has
+ * none or nothing of it can be shown: "desc" is required. */
+char *xd_device_entry_description (const XdDeviceEntry *entry, GString *why);
 /* An XdNodeReader (xd-class-info.h) over @entry: a copy of the value of
  * @key, or NULL. */
 char *xd_device_entry_read (const char *key, gpointer entry);

@@ -346,6 +346,8 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
 {
   g_autofree char *label = device_label (op);
   g_autoptr (XdDeviceEntry) entry = NULL;
+  g_autoptr (GString) why = g_string_new (NULL);
+  g_autofree char *description = NULL;
   const char *mode = NULL;
   g_autofree char *parent = NULL;
   g_autoptr (GPtrArray) holders = NULL;
@@ -374,7 +376,7 @@ check_attach (OpData *op, XdStore *store, XdStoreTxn txn, XdAttachRequest *reque
     return FALSE;
 
   entry = read_entry_txn (store, txn, op->backend, op->klass, op->port);
-  if (!entry || !xd_device_entry_get (entry, "desc"))
+  if (!entry || !(description = xd_device_entry_description (entry, why)))
     {
       g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "%s is not exposed by %s", label,
                    op->backend_name);

@@ -457,7 +457,7 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
   g_autoptr (XdDeviceEntry) entry = NULL;
   g_autoptr (XdDevice) device = NULL;
   g_autoptr (GString) why = g_string_new (NULL);
-  const char *desc;
+  g_autofree char *desc = NULL;
   XdDevice *old;
   gsize len = 0;
 
@@ -474,14 +474,12 @@ sync_device (XdEngine *self, guint backend, XdClassId klass, const char *port)
       return;
     }
   entry = xd_device_entry_parse (value, len, why);
-  desc = entry ? xd_device_entry_get (entry, "desc") : NULL;
-  if (entry && !desc)
-    g_string_append (why, "desc is missing");
+  desc = entry ? xd_device_entry_description (entry, why) : NULL;
   device = xd_device_new (klass, backend, port);
   if (desc)
     {
       g_free (device->description);
-      device->description = xd_sanitize_description (desc, strlen (desc));
+      device->description = g_strdup (desc);
     }
   if (!desc || !info->read_properties (device, xd_device_entry_read, entry, why))
     {

@@ -223,11 +223,28 @@ xd_port_from_display (XdClassId klass, const char *display, GError **error)
 }
 
 /* Whitespace for the sanitiser: what g_unichar_isspace() counts, plus the
- * vertical tab and NEL, which are line breaks too. */
+ * vertical tab and NEL, which are line breaks too, and the letters and
+ * symbols that render as nothing but a blank (Hangul fillers, the blank
+ * Braille pattern, Khmer's inherent vowels): printable, so a terminal or a
+ * panel shows them, as space, where a VM could line up a fake column. */
 static gboolean
 is_description_space (gunichar c)
 {
-  return g_unichar_isspace (c) || c == '\v' || c == 0x85;
+  switch (c)
+    {
+    case '\v':
+    case 0x85:   /* NEL */
+    case 0x115F: /* HANGUL CHOSEONG FILLER */
+    case 0x1160: /* HANGUL JUNGSEONG FILLER */
+    case 0x17B4: /* KHMER VOWEL INHERENT AQ */
+    case 0x17B5: /* KHMER VOWEL INHERENT AA */
+    case 0x2800: /* BRAILLE PATTERN BLANK */
+    case 0x3164: /* HANGUL FILLER */
+    case 0xFFA0: /* HALFWIDTH HANGUL FILLER */
+      return TRUE;
+    default:
+      return g_unichar_isspace (c);
+    }
 }
 
 /* The description as built so far, with its length in characters kept
@@ -268,6 +285,7 @@ xd_sanitize_description (const char *raw, gsize len)
 {
   Description d = { g_string_sized_new (MIN (len, XD_DESCRIPTION_MAX_CHARS * 4) + 1), 0, FALSE };
   gboolean pending_space = FALSE;
+  guint marks = 0; /* combining marks since the last other character */
   gsize i = 0;
 
   if (raw == NULL)
@@ -306,12 +324,16 @@ xd_sanitize_description (const char *raw, gsize len)
 
       if (is_description_space (c))
         pending_space = TRUE;
+      else if (g_unichar_ismark (c)
+               && (marks >= XD_DESCRIPTION_MAX_MARKS || pending_space || d.n_chars == 0))
+        ; /* a stack of marks too high to be text, or one on no letter */
       else if (g_unichar_isprint (c))
         {
           /* Leading space is never written; trailing space never flushed. */
           if (pending_space && d.n_chars > 0)
             description_append (&d, ' ');
           pending_space = FALSE;
+          marks = g_unichar_ismark (c) ? marks + 1 : 0;
           if (!d.truncated)
             description_append (&d, c);
         }

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 
 /* Maximum description length, in characters, after sanitising. */
 #define XD_DESCRIPTION_MAX_CHARS 128
+/* Most combining marks kept on one character (scripts need two or three;
+ * more only stacks glyphs over the neighbouring text). */
+#define XD_DESCRIPTION_MAX_MARKS 4
 /* Largest domid accepted (DOMID_FIRST_RESERVED - 1). */
 #define XD_DOMID_MAX 0x7FEF
 
@@ -59,8 +62,11 @@ char *xd_port_from_display (XdClassId klass, const char *display, GError **error
  *
  * Invalid UTF-8 becomes U+FFFD, one per bad byte. Whitespace (tab, newline,
  * other C0 spacing controls, NEL, Unicode space, line and paragraph
- * separators) becomes a space; runs of spaces collapse to one and leading and
- * trailing space is trimmed. Every other character that is not printable is
+ * separators, and the letters that render blank: Hangul fillers, U+2800,
+ * Khmer's inherent vowels) becomes a space; runs of spaces collapse to one
+ * and leading and trailing space is trimmed. Combining marks beyond
+ * XD_DESCRIPTION_MAX_MARKS on one character, or on none (after a space, at
+ * the start), are dropped. Every other character that is not printable is
  * dropped: C0 and C1 controls, DEL, format characters (bidi overrides such as
  * U+202E, zero-width characters), unassigned code points. So an ANSI escape
  * "\x1b[31m" loses its ESC and is left harmless as "[31m". The result has at

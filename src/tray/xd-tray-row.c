@@ -257,29 +257,33 @@ xd_tray_row_format_text (const XdTrayRowState *state)
   const XdDevice *device = state->device;
   g_autofree char *port = xd_port_to_display (device->klass, device->port);
   g_autofree char *description = ellipsize (device->description, XD_TRAY_ROW_MAX_DESCRIPTION);
+  g_autofree char *id
+    = g_strdup_printf ("%s:%s", state->backend_name, port ? port : device->port);
   char *text;
 
-  if (device->klass == XD_CLASS_BLOCK && device->has_size)
-    {
-      g_autofree char *size = g_format_size (device->size);
-      /* Translators: a block device row: BACKEND:PORT — DESCRIPTION, SIZE,
-       * e.g. "sys-usb:sda1 — SanDisk Cruzer Blade, 8.0 GB". */
-      text = g_strdup_printf (_ ("%s:%s — %s, %s"), state->backend_name, port ? port : device->port,
-                              description, size);
-    }
-  else
-    /* Translators: a device row: BACKEND:PORT — DESCRIPTION. */
-    text = g_strdup_printf (_ ("%s:%s — %s"), state->backend_name, port ? port : device->port,
-                            description);
-
+  /* The holders come right after the device's id, before the description:
+   * a VM writes the description and could end it with "(attached to
+   * work)"; the id (a validated name and port) ends where it cannot. */
   if (state->holders && state->holders[0])
     {
       g_autofree char *names = g_strjoinv (", ", (char **) state->holders);
-      /* Translators: a device row and the VMs that hold the device,
-       * e.g. "… (attached to work, personal)". Panels that show the menu
-       * over D-Bus show no bold, so this text is how people see it. */
-      text = take_printf (text, _ ("%s (attached to %s)"), text, names);
+      /* Translators: a device's id and the VMs that hold the device, e.g.
+       * "sys-usb:sda1 (attached to work, personal)", before the
+       * description. Panels that show the menu over D-Bus show no bold, so
+       * this text is how people see it. */
+      id = take_printf (id, _ ("%s (attached to %s)"), id, names);
     }
+  if (device->klass == XD_CLASS_BLOCK && device->has_size)
+    {
+      g_autofree char *size = g_format_size (device->size);
+      /* Translators: a block device row: ID — DESCRIPTION, SIZE, e.g.
+       * "sys-usb:sda1 — SanDisk Cruzer Blade, 8.0 GB". */
+      text = g_strdup_printf (_ ("%s — %s, %s"), id, description, size);
+    }
+  else
+    /* Translators: a device row: ID — DESCRIPTION. */
+    text = g_strdup_printf (_ ("%s — %s"), id, description);
+
   if (xd_device_is_dom0_input (device))
     /* Translators: a device row, then a warning: a VM given dom0's own
      * keyboard or mouse takes over the desktop. */
