@@ -188,11 +188,20 @@ test_usage_errors (Fixture *fx, gconstpointer data)
     const char *args[5];
     const char *message;
   } cases[] = {
-    { { "disk", NULL }, "xen-device: error: unknown device class: disk" },
-    { { "block", "frob", NULL }, "xen-device: error: unknown action: frob" },
+    { { "disk", NULL }, "xen-device: error: unknown device class “disk”" },
+    { { "block", "frob", NULL }, "xen-device: error: unknown action “frob”" },
     { { "block", "ls", "nosuch", NULL }, "xen-device: error: no such VM: nosuch" },
-    { { "usb", "list", "<b>x", NULL }, "xen-device: error: invalid VM name: <b>x" },
-    { { "usb", "list", "--frob", NULL }, "xen-device: error: unknown option --frob" },
+    { { "usb", "list", "<b>x", NULL }, "xen-device: error: invalid VM name “<b>x”" },
+    { { "usb", "list", "--frob", NULL }, "xen-device: error: unknown option “--frob”" },
+    /* What a person typed never reaches the terminal as escape sequences. */
+    { { "usb", "list", "\x1b]0;pwned\x07", NULL },
+      "xen-device: error: invalid VM name “\\x1b]0;pwned\\x07”" },
+    { { "usb", "attach", "w\x1b[2Jork", "sys-usb:2-1", NULL },
+      "xen-device: error: invalid VM name “w\\x1b[2Jork”" },
+    { { "usb", "detach", "w\xc2\x9b" "31mork", NULL },
+      "xen-device: error: invalid VM name “w\\u009B31mork”" },
+    { { "usb", "list", "--fr\x1bob", NULL }, "xen-device: error: unknown option “--fr\\x1bob”" },
+    { { "d\x1bisk", NULL }, "xen-device: error: unknown device class “d\\x1bisk”" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -203,6 +212,8 @@ test_usage_errors (Fixture *fx, gconstpointer data)
       g_assert_cmpstr (r.out, ==, "");
       g_assert_true (g_str_has_prefix (r.err, "usage: xen-device"));
       g_assert_nonnull (strstr (r.err, cases[i].message));
+      g_assert_null (strchr (r.err, '\x1b'));
+      g_assert_null (strchr (r.err, '\x07'));
     }
 }
 
@@ -363,7 +374,7 @@ test_attach_errors (Fixture *fx, gconstpointer data)
       2,
       "--required goes with --persistent" },
     { { "block", "a", "personal", NULL }, 2, "expected VM and BACKEND:PORT" },
-    { { "block", "a", "personal", "sys-usb:sda2", "--frob", NULL }, 2, "unknown option --frob" },
+    { { "block", "a", "personal", "sys-usb:sda2", "--frob", NULL }, 2, "unknown option “--frob”" },
     { { "block", "d", NULL }, 2, "expected VM" },
   };
 

@@ -337,6 +337,43 @@ test_block_entry_invented (Fixture *fx, gconstpointer data)
   assert_holder (fx, "block", "sys-usb:sda2", "work");
 }
 
+/* ---- names ---- */
+
+/* A second domain called work, one called like the backend, one called
+ * Domain-0: a name that names two domains is refused (naming both), never
+ * resolved to one of them; Domain-0 is dom0's. */
+static void
+test_names_ambiguous (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+
+  g_assert_true (xd_sim_host_add_vm (fx->host, 12, "work", &error));
+  g_assert_true (xd_sim_host_add_vm (fx->host, 13, "sys-usb", &error));
+  g_assert_true (xd_sim_host_add_vm (fx->host, 14, "Domain-0", &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (xen_device (&r, "usb", "attach", "vault", "sys-usb:2-1", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "Error: 2 running domains are named sys-usb (domains 1, 13): "
+                                   "refusing to guess which\n"));
+  g_assert_cmpint (xen_device (&r, "mic", "attach", "work", "dom0:mic", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "Error: 2 running domains are named work (domains 2, 12): "
+                                   "refusing to guess which\n"));
+  g_assert_cmpint (xen_device (&r, "block", "detach", "work", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "(domains 2, 12)"));
+  g_assert_cmpint (xen_device (&r, "block", "list", "work", NULL), ==, 1);
+  g_assert_nonnull (strstr (r.err, "(domains 2, 12)"));
+  /* Nothing was attached to either work. */
+  g_assert_cmpint (xen_device (&r, "mic", "list", NULL), ==, 0);
+  g_assert_cmpstr (r.out, ==, "dom0:mic  Internal microphone\n");
+
+  g_assert_cmpint (xen_device (&r, "mic", "attach", "Domain-0", "dom0:mic", NULL), ==, 2);
+  g_assert_nonnull (strstr (r.err, "no such VM: Domain-0"));
+  g_assert_cmpint (xen_device (&r, "list", NULL), ==, 0);
+  g_assert_nonnull (strstr (r.err, "/local/domain/14/name: the name is not a valid VM name, or "
+                                   "is dom0's"));
+}
+
 /* ---- descriptions ---- */
 
 /* A description that ends like a holder's row: the holder stands right
@@ -415,6 +452,7 @@ main (int argc, char **argv)
   ADD ("/hostile/block/holder-hidden", test_block_holder_hidden);
   ADD ("/hostile/block/entry-invented", test_block_entry_invented);
   ADD ("/hostile/desc/fake-column", test_desc_fake_column);
+  ADD ("/hostile/names/ambiguous", test_names_ambiguous);
   g_test_add_func ("/hostile/desc/forges-holder", test_desc_forges_holder);
 #undef ADD
   return g_test_run ();

@@ -189,7 +189,7 @@ test_refusals (Fixture *fx, gconstpointer data)
       "time" },
     { XD_CLASS_BLOCK, "sys-usb", "sdq", "personal", XD_ERROR_NOT_FOUND,
       "sys-usb:sdq is not exposed by sys-usb" },
-    { XD_CLASS_BLOCK, "sys-usb", "sda2", "nosuch", XD_ERROR_NOT_FOUND, "no such VM: nosuch" },
+    { XD_CLASS_BLOCK, "sys-usb", "sda2", "nosuch", XD_ERROR_NOT_FOUND, "no such VM: nosuch (it is not running)" },
     { XD_CLASS_USB, "sys-usb", "2-1_3", "sys-usb", XD_ERROR_REFUSED,
       "sys-usb:2-1.3 cannot be attached to sys-usb, its own backend" },
     { XD_CLASS_PCI, "dom0", "00_1f_3", "work", XD_ERROR_REFUSED,

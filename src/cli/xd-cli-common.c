@@ -17,20 +17,26 @@ xd_cli_usage_error (const char *klass, const char *action, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *message = NULL;
+  g_autofree char *safe = NULL;
 
   va_start (ap, fmt);
   message = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  /* Whatever was typed, or written by a VM, that reached the message: no
+   * escape sequence gets to the terminal. */
+  safe = xd_escape_for_terminal (message);
   fprintf (stderr, "usage: xen-device %s %s [--help] [ARGS...]\n", klass ? klass : "[CLASS]",
            action ? action : "[ACTION]");
-  fprintf (stderr, "xen-device: error: %s\n", message);
+  fprintf (stderr, "xen-device: error: %s\n", safe);
   return XD_EXIT_USAGE;
 }
 
 int
 xd_cli_failure (const GError *error)
 {
-  fprintf (stderr, "Error: %s\n", error->message);
+  g_autofree char *safe = xd_escape_for_terminal (error->message);
+
+  fprintf (stderr, "Error: %s\n", safe);
   return XD_EXIT_FAILED;
 }
 

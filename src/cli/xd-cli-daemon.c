@@ -50,7 +50,7 @@ xd_cli_daemon (int argc, char **argv)
                   "their VM starts. Runs in the foreground until SIGINT or SIGTERM.\n");
           return XD_EXIT_OK;
         }
-      return xd_cli_usage_error ("daemon", "", "unknown argument %s", argv[i]);
+      return xd_cli_usage_error ("daemon", "", "unknown argument “%s”", argv[i]);
     }
 
   store = xd_xs_store_new (&error);

@@ -226,9 +226,12 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
           return 0;
         }
       if (argv[i][0] == '-')
-        return xd_cli_usage_error (klass_name, "list", "unknown option %s", argv[i]);
+        return xd_cli_usage_error (klass_name, "list", "unknown option “%s”", argv[i]);
       if (!xd_validate_vm_name (argv[i]))
-        return xd_cli_usage_error (klass_name, "list", "invalid VM name: %s", argv[i]);
+        {
+          g_autofree char *quoted = xd_quote_for_message (argv[i]);
+          return xd_cli_usage_error (klass_name, "list", "invalid VM name “%s”", quoted);
+        }
     }
 
   engine = xd_cli_open_engine (FALSE, &error);
@@ -243,9 +246,13 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
       vms = g_hash_table_new (g_direct_hash, g_direct_equal);
       for (int i = 0; i < argc; i++)
         {
-          XdVm *vm = xd_engine_lookup_vm_by_name (engine, argv[i]);
+          g_autoptr (GError) vm_error = NULL;
+          XdVm *vm = xd_engine_find_vm (engine, argv[i], &vm_error);
+
+          if (!vm && g_error_matches (vm_error, XD_ERROR, XD_ERROR_NOT_FOUND))
+            return xd_cli_usage_error (klass_name, "list", "%s", vm_error->message);
           if (!vm)
-            return xd_cli_usage_error (klass_name, "list", "no such VM: %s", argv[i]);
+            return xd_cli_failure (vm_error);
           g_hash_table_add (vms, GUINT_TO_POINTER (vm->domid));
         }
     }

@@ -81,6 +81,27 @@ take_option (int argc, char **argv, int *i, gboolean *missing)
   return NULL;
 }
 
+/* The running VM named @vm. Without one, *@status is -1 where that is fine
+ * (@absent_ok: a persistent assignment needs no running VM), else the exit
+ * status of the error printed: a usage error for a VM that is not running,
+ * a failure for a name more than one domain has. */
+static XdVm *
+find_vm (XdEngine *engine, const char *klass, const char *action, const char *vm,
+         gboolean absent_ok, int *status)
+{
+  g_autoptr (GError) error = NULL;
+  XdVm *found = xd_engine_find_vm (engine, vm, &error);
+
+  *status = -1;
+  if (found)
+    return found;
+  if (!g_error_matches (error, XD_ERROR, XD_ERROR_NOT_FOUND))
+    *status = xd_cli_failure (error);
+  else if (!absent_ok)
+    *status = xd_cli_usage_error (klass, action, "%s", error->message);
+  return NULL;
+}
+
 int
 xd_cli_attach (XdClassId klass, int argc, char **argv)
 {
@@ -96,6 +117,7 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
   gboolean persistent = FALSE, required = FALSE;
   const char *vm;
   XdVm *running;
+  int refused;
   Wait wait = { 0 };
 
   for (int i = 0; i < argc; i++)
@@ -121,7 +143,7 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
           g_ptr_array_add (raw_options, g_strdup (value));
         }
       else if (argv[i][0] == '-')
-        return xd_cli_usage_error (name, "attach", "unknown option %s", argv[i]);
+        return xd_cli_usage_error (name, "attach", "unknown option “%s”", argv[i]);
       else
         g_ptr_array_add (positional, argv[i]);
     }
@@ -131,7 +153,10 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
     return xd_cli_usage_error (name, "attach", "--required goes with --persistent");
   vm = positional->pdata[0];
   if (!xd_validate_vm_name (vm))
-    return xd_cli_usage_error (name, "attach", "invalid VM name: %s", vm);
+    {
+      g_autofree char *quoted = xd_quote_for_message (vm);
+      return xd_cli_usage_error (name, "attach", "invalid VM name “%s”", quoted);
+    }
   if (!xd_parse_device_id (klass, positional->pdata[1], &backend, &port, &error))
     return xd_cli_usage_error (name, "attach", "%s", error->message);
   g_ptr_array_add (raw_options, NULL);
@@ -150,11 +175,12 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
   if (!engine)
     return xd_cli_failure (error);
 
-  running = xd_engine_lookup_vm_by_name (engine, vm);
-  if (!running && !persistent)
-    return xd_cli_usage_error (name, "attach", "no such VM: %s (it is not running)", vm);
-  if (!xd_engine_lookup_vm_by_name (engine, backend) && !persistent)
-    return xd_cli_usage_error (name, "attach", "no such VM: %s (it is not running)", backend);
+  running = find_vm (engine, name, "attach", vm, persistent, &refused);
+  if (refused >= 0)
+    return refused;
+  find_vm (engine, name, "attach", backend, persistent, &refused);
+  if (refused >= 0)
+    return refused;
 
   if (klass == XD_CLASS_USB && strcmp (backend, "dom0") == 0)
     {
@@ -209,6 +235,7 @@ xd_cli_detach (XdClassId klass, int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
   gboolean persistent = FALSE;
   const char *vm;
+  int refused;
   Wait wait = { 0 };
 
   for (int i = 0; i < argc; i++)
@@ -221,7 +248,7 @@ xd_cli_detach (XdClassId klass, int argc, char **argv)
       if (strcmp (argv[i], "--persistent") == 0 || strcmp (argv[i], "-p") == 0)
         persistent = TRUE;
       else if (argv[i][0] == '-')
-        return xd_cli_usage_error (name, "detach", "unknown option %s", argv[i]);
+        return xd_cli_usage_error (name, "detach", "unknown option “%s”", argv[i]);
       else
         g_ptr_array_add (positional, argv[i]);
     }
@@ -229,7 +256,10 @@ xd_cli_detach (XdClassId klass, int argc, char **argv)
     return xd_cli_usage_error (name, "detach", "expected VM and, optionally, BACKEND:PORT");
   vm = positional->pdata[0];
   if (!xd_validate_vm_name (vm))
-    return xd_cli_usage_error (name, "detach", "invalid VM name: %s", vm);
+    {
+      g_autofree char *quoted = xd_quote_for_message (vm);
+      return xd_cli_usage_error (name, "detach", "invalid VM name “%s”", quoted);
+    }
   if (positional->len == 2
       && !xd_parse_device_id (klass, positional->pdata[1], &backend, &port, &error))
     return xd_cli_usage_error (name, "detach", "%s", error->message);
@@ -243,19 +273,11 @@ xd_cli_detach (XdClassId klass, int argc, char **argv)
   engine = xd_cli_open_engine (klass != XD_CLASS_PCI, &error);
   if (!engine)
     return xd_cli_failure (error);
-  if (!xd_engine_lookup_vm_by_name (engine, vm))
-    {
-      /* Removing the assignment of a VM that is not running is enough. */
-      if (persistent)
-        return XD_EXIT_OK;
-      return xd_cli_usage_error (name, "detach", "no such VM: %s (it is not running)", vm);
-    }
-  if (backend && !xd_engine_lookup_vm_by_name (engine, backend))
-    {
-      if (persistent)
-        return XD_EXIT_OK;
-      return xd_cli_usage_error (name, "detach", "no such VM: %s (it is not running)", backend);
-    }
+  /* Removing the assignment of a VM that is not running is enough. */
+  if (!find_vm (engine, name, "detach", vm, persistent, &refused))
+    return refused >= 0 ? refused : XD_EXIT_OK;
+  if (backend && !find_vm (engine, name, "detach", backend, persistent, &refused))
+    return refused >= 0 ? refused : XD_EXIT_OK;
 
   loop = g_main_loop_new (NULL, FALSE);
   wait.loop = loop;

@@ -5,6 +5,7 @@
 
 #include "core/xd-class.h"
 #include "core/xd-engine.h"
+#include "core/xd-validate.h"
 
 G_BEGIN_DECLS
 

@@ -74,7 +74,10 @@ run_class (XdClassId klass, int argc, char **argv)
     return xd_cli_detach (klass, argc - 1, argv + 1);
   if (action[0] == '-')
     return xd_cli_list (klass, argc, argv);
-  return xd_cli_usage_error (name, NULL, "unknown action: %s", action);
+  {
+    g_autofree char *quoted = xd_quote_for_message (action);
+    return xd_cli_usage_error (name, NULL, "unknown action “%s”", quoted);
+  }
 }
 
 /* The engine's log lines (an entry skipped, the connection lost) go to
@@ -128,10 +131,12 @@ main (int argc, char **argv)
     return xd_cli_daemon (argc - 2, argv + 2);
   if (!xd_class_id_from_string (argv[1], &klass))
     {
+      g_autofree char *quoted = xd_quote_for_message (argv[1]);
+
       fputs (usage_top, stderr);
       fprintf (stderr,
-               "xen-device: error: unknown device class: %s (one of block, mic, usb, pci)\n",
-               argv[1]);
+               "xen-device: error: unknown device class “%s” (one of block, mic, usb, pci)\n",
+               quoted);
       return XD_EXIT_USAGE;
     }
   return run_class (klass, argc - 2, argv + 2);

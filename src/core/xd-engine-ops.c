@@ -616,23 +616,17 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 static gboolean
 resolve_names (XdEngine *self, OpData *op, const char *backend, const char *vm, GError **error)
 {
-  XdVm *frontend_vm = xd_engine_lookup_vm_by_name (self, vm);
+  XdVm *frontend_vm = xd_engine_find_vm (self, vm, error);
 
   if (!frontend_vm)
-    {
-      g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "no such VM: %s", vm);
-      return FALSE;
-    }
+    return FALSE;
   op->frontend = frontend_vm->domid;
   op->frontend_name = g_strdup (vm);
   if (backend)
     {
-      XdVm *backend_vm = xd_engine_lookup_vm_by_name (self, backend);
+      XdVm *backend_vm = xd_engine_find_vm (self, backend, error);
       if (!backend_vm)
-        {
-          g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "no such VM: %s", backend);
-          return FALSE;
-        }
+        return FALSE;
       op->backend = backend_vm->domid;
       op->backend_name = g_strdup (backend);
     }

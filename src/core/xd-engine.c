@@ -786,10 +786,12 @@ sync_name (XdEngine *self, guint domid)
       g_free (name);
       name = g_strdup ("dom0");
     }
-  if (!name || !xd_validate_vm_name (name) || (domid != 0 && strcmp (name, "dom0") == 0))
+  /* dom0's names are dom0's: another domain called so is not shown. */
+  if (!name || !xd_validate_vm_name (name)
+      || (domid != 0 && (strcmp (name, "dom0") == 0 || strcmp (name, "Domain-0") == 0)))
     {
       if (name)
-        warn_once (self, domid, path, "the name is not a valid VM name");
+        warn_once (self, domid, path, "the name is not a valid VM name, or is dom0's");
       remove_vm (self, domid);
       return;
     }
@@ -1369,13 +1371,45 @@ xd_engine_lookup_vm (XdEngine *self, guint domid)
 XdVm *
 xd_engine_lookup_vm_by_name (XdEngine *self, const char *name)
 {
+  return xd_engine_find_vm (self, name, NULL);
+}
+
+static int
+compare_domids (gconstpointer a, gconstpointer b)
+{
+  guint x = (*(XdVm *const *) a)->domid, y = (*(XdVm *const *) b)->domid;
+  return x < y ? -1 : x > y;
+}
+
+XdVm *
+xd_engine_find_vm (XdEngine *self, const char *name, GError **error)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new ();
+  g_autoptr (GString) ids = NULL;
   GHashTableIter iter;
   gpointer value;
+
+  g_return_val_if_fail (XD_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
 
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     if (strcmp (((XdVm *) value)->name, name) == 0)
-      return value;
+      g_ptr_array_add (found, value);
+  if (found->len == 1)
+    return found->pdata[0];
+  if (found->len == 0)
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_NOT_FOUND, "no such VM: %s (it is not running)", name);
+      return NULL;
+    }
+  g_ptr_array_sort (found, compare_domids);
+  ids = g_string_new (NULL);
+  for (guint i = 0; i < found->len; i++)
+    g_string_append_printf (ids, "%s%u", i ? ", " : "", ((XdVm *) found->pdata[i])->domid);
+  g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
+               "%u running domains are named %s (domains %s): refusing to guess which",
+               found->len, name, ids->str);
   return NULL;
 }
 

@@ -34,7 +34,13 @@ gboolean xd_engine_load (XdEngine *self, gboolean watch, GError **error);
  * dom0 included), XdVm *, transfer container. */
 GPtrArray *xd_engine_get_vms (XdEngine *self);
 XdVm *xd_engine_lookup_vm (XdEngine *self, guint domid);
+/* The running VM named @name, or NULL: when none is, and when more than one
+ * domain has the name (the engine never guesses which one is meant). */
 XdVm *xd_engine_lookup_vm_by_name (XdEngine *self, const char *name);
+/* The same, with the reason there is none in @error: XD_ERROR_NOT_FOUND
+ * (no running VM has the name) or XD_ERROR_REFUSED (several have it, named
+ * by their domain ids). */
+XdVm *xd_engine_find_vm (XdEngine *self, const char *name, GError **error);
 /* Devices of @klass (or of every class for XD_N_CLASSES) sorted by backend
  * name then port (xd_natural_compare (): sda2 before sda10), XdDevice *,
  * transfer container. */

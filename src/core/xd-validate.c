@@ -20,11 +20,12 @@
 /* Bad input is echoed in error messages; this much of it identifies it. */
 #define QUOTE_MAX_CHARS 64
 
-/* Makes untrusted or mistyped input safe to put in an error message, which
- * may end up on a terminal: control and format characters are shown as
- * escapes instead of being interpreted, and long input is cut short. */
+/* Makes untrusted or mistyped input safe to put in a message, which may end
+ * up on a terminal: control and format characters are shown as escapes
+ * instead of being interpreted, and input longer than @max_chars (0: no
+ * limit) is cut short. */
 static char *
-quote_for_message (const char *s)
+escape_for_message (const char *s, guint max_chars)
 {
   g_autofree char *valid = g_utf8_make_valid (s, -1);
   GString *out = g_string_new (NULL);
@@ -34,7 +35,7 @@ quote_for_message (const char *s)
     {
       gunichar c = g_utf8_get_char (p);
 
-      if (n++ == QUOTE_MAX_CHARS)
+      if (max_chars && n++ == max_chars)
         {
           g_string_append (out, "…");
           break;
@@ -47,6 +48,18 @@ quote_for_message (const char *s)
         g_string_append_printf (out, "\\u%04X", c);
     }
   return g_string_free (out, FALSE);
+}
+
+char *
+xd_quote_for_message (const char *s)
+{
+  return escape_for_message (s, QUOTE_MAX_CHARS);
+}
+
+char *
+xd_escape_for_terminal (const char *s)
+{
+  return escape_for_message (s, 0);
 }
 
 static gboolean
@@ -213,7 +226,7 @@ xd_port_from_display (XdClassId klass, const char *display, GError **error)
 
   if (!xd_validate_port (klass, port))
     {
-      g_autofree char *quoted = quote_for_message (display ? display : "");
+      g_autofree char *quoted = xd_quote_for_message (display ? display : "");
 
       g_set_error (error, XD_ERROR, XD_ERROR_INVALID, _ ("invalid %s port “%s”"),
                    xd_class_id_to_string (klass), quoted);
@@ -490,7 +503,7 @@ xd_parse_device_id (XdClassId klass, const char *id, char **backend_out, char **
   g_return_val_if_fail (klass < XD_N_CLASSES, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  quoted_id = quote_for_message (id ? id : "");
+  quoted_id = xd_quote_for_message (id ? id : "");
   colon = id ? strchr (id, ':') : NULL;
   if (colon == NULL)
     {
@@ -502,7 +515,7 @@ xd_parse_device_id (XdClassId klass, const char *id, char **backend_out, char **
   backend = g_strndup (id, colon - id);
   if (!xd_validate_vm_name (backend))
     {
-      g_autofree char *quoted = quote_for_message (backend);
+      g_autofree char *quoted = xd_quote_for_message (backend);
 
       g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
                    _ ("invalid device id “%s”: “%s” is not a valid VM name"), quoted_id, quoted);

@@ -110,4 +110,13 @@ gboolean xd_parse_usb_input (const char *s, guint *out);
 gboolean xd_parse_device_id (XdClassId klass, const char *id, char **backend_out, char **port_out,
                              GError **error);
 
+/* @s made safe to show in a message on a terminal: invalid UTF-8 repaired,
+ * control, format and space characters other than ' ' as \xNN or \uNNNN
+ * escapes, cut after 64 characters. For whatever a person typed or a VM
+ * wrote, put inside “…”. */
+char *xd_quote_for_message (const char *s);
+/* The same, whole: for a message about to be printed (line breaks in it,
+ * too, are escaped). */
+char *xd_escape_for_terminal (const char *s);
+
 G_END_DECLS
