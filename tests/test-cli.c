@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -198,7 +200,10 @@ test_usage_errors (Fixture *fx, gconstpointer data)
       "xen-device: error: invalid VM name “\\x1b]0;pwned\\x07”" },
     { { "usb", "attach", "w\x1b[2Jork", "sys-usb:2-1", NULL },
       "xen-device: error: invalid VM name “w\\x1b[2Jork”" },
-    { { "usb", "detach", "w\xc2\x9b" "31mork", NULL },
+    { { "usb", "detach",
+        "w\xc2\x9b"
+        "31mork",
+        NULL },
       "xen-device: error: invalid VM name “w\\u009B31mork”" },
     { { "usb", "list", "--fr\x1bob", NULL }, "xen-device: error: unknown option “--fr\\x1bob”" },
     { { "d\x1bisk", NULL }, "xen-device: error: unknown device class “d\\x1bisk”" },
@@ -442,6 +447,57 @@ test_persistent_list (Fixture *fx, gconstpointer data)
   g_unsetenv ("XEN_DEVICES_STATE_DIR");
 }
 
+/* attach --persistent that cannot record the assignment attaches nothing:
+ * a corrupt file, a state directory that cannot be made, a FIFO or a link
+ * where the file should be. Exit 1, the device free, and no command hangs. */
+static void
+test_persistent_unwritable (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "state", NULL);
+  g_autofree char *file = g_build_filename (dir, "assignments", NULL);
+  g_autofree char *not_dir = g_build_filename (g_get_user_data_dir (), "plain-file", NULL);
+  const char *const attach[] = { "block", "attach", "personal", "sys-usb:sda2", "-p", NULL };
+  const char *const list[] = { "block", "list", NULL };
+  static const char free_line[] = "sys-usb:sda2  SanDisk Cruzer Blade (partition 2)\n";
+  struct
+  {
+    const char *what;
+    const char *state_dir;
+    const char *message;
+  } cases[] = {
+    { "corrupt", dir, "assignments:1" },
+    { "not a directory", not_dir, "plain-file" },
+    { "fifo", dir, "is not a regular file" },
+    { "symlink", dir, "it is a symbolic link" },
+  };
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (not_dir, "x", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (XdTestResult) r = { 0 };
+      g_auto (XdTestResult) l = { 0 };
+
+      g_test_message ("the assignments: %s", cases[i].what);
+      g_unlink (file);
+      if (i == 0)
+        g_assert_true (g_file_set_contents (file, "not a header\n", -1, NULL));
+      else if (i == 2)
+        g_assert_cmpint (mkfifo (file, 0644), ==, 0);
+      else if (i == 3)
+        g_assert_cmpint (symlink ("/etc/hostname", file), ==, 0);
+      g_setenv ("XEN_DEVICES_STATE_DIR", cases[i].state_dir, TRUE);
+      run (&r, attach);
+      g_assert_cmpint (exit_code (&r), ==, 1);
+      g_assert_true (g_str_has_prefix (r.err, "Error: "));
+      g_assert_nonnull (strstr (r.err, cases[i].message));
+      run (&l, list);
+      g_assert_nonnull (strstr (l.out, free_line));
+    }
+  g_unlink (file);
+  g_unsetenv ("XEN_DEVICES_STATE_DIR");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -459,6 +515,7 @@ main (int argc, char **argv)
   ADD ("/xd/cli/attach-detach", test_attach_detach);
   ADD ("/xd/cli/attach-errors", test_attach_errors);
   ADD ("/xd/cli/persistent-list", test_persistent_list);
+  ADD ("/xd/cli/persistent-unwritable", test_persistent_unwritable);
 #undef ADD
   return g_test_run ();
 }

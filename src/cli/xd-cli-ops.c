@@ -81,6 +81,20 @@ take_option (int argc, char **argv, int *i, gboolean *missing)
   return NULL;
 }
 
+/* Detaches what an attach just did; FALSE when that failed too. */
+static gboolean
+undo_attach (XdEngine *engine, XdClassId klass, const char *backend, const char *port,
+             const char *vm)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Wait wait = { .loop = loop };
+
+  xd_engine_detach_async (engine, klass, backend, port, vm, NULL, detach_done_cb, &wait);
+  g_main_loop_run (loop);
+  g_clear_error (&wait.error);
+  return wait.ok;
+}
+
 /* The running VM named @vm. Without one, *@status is -1 where that is fine
  * (@absent_ok: a persistent assignment needs no running VM), else the exit
  * status of the error printed: a usage error for a VM that is not running,
@@ -182,6 +196,11 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
   if (refused >= 0)
     return refused;
 
+  /* The exit status must be the truth: nothing is attached that cannot be
+   * recorded as asked. */
+  if (persistent && !xd_assignments_check_writable (xd_cli_state_dir (), &error))
+    return xd_cli_failure (error);
+
   if (klass == XD_CLASS_USB && strcmp (backend, "dom0") == 0)
     {
       XdDevice *device = xd_engine_lookup_device (engine, klass, 0, port);
@@ -216,7 +235,13 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
         .required = required,
       };
       if (!xd_assignments_add (xd_cli_state_dir (), &assignment, &error))
-        return xd_cli_failure (error);
+        {
+          /* The state directory changed since it was checked: undo the
+           * attach, so that a failure leaves nothing attached. */
+          if (running && klass != XD_CLASS_PCI && !undo_attach (engine, klass, backend, port, vm))
+            g_prefix_error (&error, "%s:%s stays attached to %s, and: ", backend, port, vm);
+          return xd_cli_failure (error);
+        }
       if (!running)
         printf ("%s will be attached to %s when it starts\n", (char *) positional->pdata[1], vm);
     }

@@ -442,6 +442,27 @@ parse_file (const char *path, const char *data, gsize len, GError **error)
   return g_steal_pointer (&items);
 }
 
+/* FALSE, with an error naming @path, when @fd is not a regular file. */
+static gboolean
+check_regular (int fd, const char *path, GError **error)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, XD_ERROR, XD_ERROR_FAILED, "Cannot read %s: %s", path,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, XD_ERROR, XD_ERROR_CORRUPT, "%s is not a regular file", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Reads at most FILE_MAX_BYTES of @path. A missing file sets *@missing. */
 static gboolean
 read_file (const char *path, char **data, gsize *len, gboolean *missing, GError **error)
@@ -451,7 +472,9 @@ read_file (const char *path, char **data, gsize *len, gboolean *missing, GError 
   int errsv;
 
   *missing = FALSE;
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* Not through a link, and never waiting: a FIFO put there would block
+   * every reader (the widget, the daemon, `list`) until someone wrote. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     {
       errsv = errno;
@@ -463,7 +486,12 @@ read_file (const char *path, char **data, gsize *len, gboolean *missing, GError 
           return TRUE;
         }
       g_set_error (error, XD_ERROR, XD_ERROR_FAILED, "Cannot open %s: %s", path,
-                   g_strerror (errsv));
+                   errsv == ELOOP ? "it is a symbolic link" : g_strerror (errsv));
+      return FALSE;
+    }
+  if (!check_regular (fd, path, error))
+    {
+      close (fd);
       return FALSE;
     }
 
@@ -743,10 +771,15 @@ lock_dir (const char *dir, GError **error)
       set_errno_error (error, errno, "set the mode of", dir);
       return -1;
     }
-  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, FILE_MODE);
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, FILE_MODE);
   if (fd < 0)
     {
       set_errno_error (error, errno, "open", path);
+      return -1;
+    }
+  if (!check_regular (fd, path, error))
+    {
+      close (fd);
       return -1;
     }
   while (flock (fd, LOCK_EX) < 0)
@@ -772,6 +805,38 @@ static gboolean
 same_device (const XdAssignment *a, XdClassId klass, const char *backend, const char *port)
 {
   return a->klass == klass && strcmp (a->backend, backend) == 0 && strcmp (a->port, port) == 0;
+}
+
+gboolean
+xd_assignments_check_writable (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) items = NULL;
+  g_autofree char *tmp = g_build_filename (dir, TEMP_PREFIX "XXXXXX", NULL);
+  gboolean ok = FALSE;
+  int lock, fd;
+
+  g_return_val_if_fail (dir != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  lock = lock_dir (dir, error);
+  if (lock < 0)
+    return FALSE;
+  items = load_items (dir, error);
+  if (items)
+    {
+      /* What writing the file starts with: a new file beside it. */
+      fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, FILE_MODE);
+      if (fd < 0)
+        set_errno_error (error, errno, "create a file in", dir);
+      else
+        {
+          close (fd);
+          g_unlink (tmp);
+          ok = TRUE;
+        }
+    }
+  unlock_dir (lock);
+  return ok;
 }
 
 gboolean

@@ -58,6 +58,12 @@ GPtrArray *xd_assignments_for_vm (XdAssignments *self, const char *vm);
 gboolean xd_assignments_is_shared (XdAssignments *self, XdClassId klass, const char *backend,
                                    const char *port);
 
+/* Whether xd_assignments_add () could write now: the directory can be made
+ * and locked, the file is readable and not corrupt, and a file can be
+ * created beside it. For a caller that must not act unless it can record
+ * what it did (`attach --persistent`). */
+gboolean xd_assignments_check_writable (const char *dir, GError **error);
+
 /* Locked read-modify-write of <dir>/assignments, creating <dir> (0755) if
  * needed. Adds @assignment, or replaces the options and the required flag of
  * the assignment of the same device to the same VM. Its fields are validated
