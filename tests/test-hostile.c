@@ -337,6 +337,71 @@ test_block_entry_invented (Fixture *fx, gconstpointer data)
   assert_holder (fx, "block", "sys-usb:sda2", "work");
 }
 
+/* ---- holders that are gone, devices that are gone ---- */
+
+/* A domain that is gone without its devices (it crashed, the toolstack did
+ * not clean up): its directory goes, its backend entries and libxl's records
+ * stay. */
+static void
+domain_vanishes (Fixture *fx, guint domid)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_strdup_printf ("/local/domain/%u", domid);
+
+  g_assert_true (xd_sim_host_rm (fx->host, dir, &error));
+  g_assert_no_error (error);
+}
+
+/* Backend entries (with libxl's records) of domains that do not run: one
+ * that ran before this test looked, vault once it is gone. Neither holds:
+ * the device shows free and can be attached, where it stayed blocked. */
+static void
+test_holder_not_running (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+
+  g_assert_true (xd_sim_host_add_vm (fx->host, 14, "ghost", &error));
+  g_assert_true (
+    xd_sim_host_write_vbd (fx->host, SYS_USB, 14, 51712, "/dev/sda2", "xvda", "w", 4, &error));
+  g_assert_no_error (error);
+  assert_holder (fx, "block", "sys-usb:sda2", "ghost");
+  domain_vanishes (fx, 14);
+  assert_holder (fx, "block", "sys-usb:sda2", NULL);
+  g_assert_cmpint (xen_device (&r, "block", "attach", "vault", "sys-usb:sda2", NULL), ==, 0);
+  assert_holder (fx, "block", "sys-usb:sda2", "vault");
+
+  domain_vanishes (fx, VAULT);
+  assert_holder (fx, "block", "sys-usb:sda2", NULL);
+  g_assert_cmpint (xen_device (&r, "block", "attach", "personal", "sys-usb:sda2", NULL), ==, 0);
+  assert_holder (fx, "block", "sys-usb:sda2", "personal");
+}
+
+/* A device unplugged while attached: sys-usb stops exposing sda2, which
+ * vault still holds. `list` shows it, with its holder. */
+static void
+test_unexposed_while_held (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+
+  g_assert_cmpint (xen_device (&r, "block", "attach", "vault", "sys-usb:sda2", NULL), ==, 0);
+  g_assert_true (xd_sim_host_unpublish_device (fx->host, SYS_USB, "block", "sda2", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (xen_device (&r, "block", "list", NULL), ==, 0);
+  g_assert_nonnull (
+    strstr (r.out, "sys-usb:sda2  (not exposed)                       vault (read-only=no, "
+                   "frontend-dev=xvdi)\n"));
+  g_assert_cmpint (xen_device (&r, "list", "vault", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "sys-usb:sda2  (not exposed)  vault ("));
+  /* Nothing else can have it meanwhile: it is not exposed. */
+  g_assert_cmpint (xen_device (&r, "block", "attach", "work", "sys-usb:sda2", NULL), ==, 1);
+  /* The holder lets it go. */
+  g_assert_cmpint (xen_device (&r, "block", "detach", "vault", "sys-usb:sda2", NULL), ==, 0);
+  g_assert_cmpint (xen_device (&r, "block", "list", NULL), ==, 0);
+  g_assert_null (strstr (r.out, "sys-usb:sda2"));
+}
+
 /* ---- names ---- */
 
 /* A second domain called work, one called like the backend, one called
@@ -453,6 +518,8 @@ main (int argc, char **argv)
   ADD ("/hostile/block/entry-invented", test_block_entry_invented);
   ADD ("/hostile/desc/fake-column", test_desc_fake_column);
   ADD ("/hostile/names/ambiguous", test_names_ambiguous);
+  ADD ("/hostile/holder-not-running", test_holder_not_running);
+  ADD ("/hostile/unexposed-while-held", test_unexposed_while_held);
   g_test_add_func ("/hostile/desc/forges-holder", test_desc_forges_holder);
 #undef ADD
   return g_test_run ();

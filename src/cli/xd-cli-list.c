@@ -210,6 +210,9 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
   g_autoptr (XdEngine) engine = NULL;
   g_autoptr (GHashTable) vms = NULL;
   g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (GPtrArray) unexposed = NULL;
+  g_autoptr (GHashTable) unexposed_ids
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GError) assignments_error = NULL;
   g_autoptr (XdAssignments) assignments = NULL;
   g_autoptr (GPtrArray) all_assignments = NULL;
@@ -291,6 +294,32 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
       g_ptr_array_add (rows, row);
     }
 
+  /* Devices a VM holds that their backend no longer exposes (unplugged while
+   * attached): their holder is listed, never hidden. */
+  unexposed = xd_engine_get_unexposed_held (engine, klass);
+  for (guint i = 0; i < unexposed->len; i++)
+    {
+      XdDevice *device = unexposed->pdata[i];
+      g_autofree char *port = xd_port_to_display (device->klass, device->port);
+      g_autoptr (GPtrArray) mine = NULL;
+      char buf[32];
+      const char *backend = xd_engine_vm_name (engine, device->backend, buf);
+      Row *row;
+
+      g_hash_table_add (
+        unexposed_ids,
+        g_strdup_printf ("%s/%s:%s", xd_class_id_to_string (device->klass), backend, device->port));
+      mine = assignments_of (all_assignments, device->klass, backend, device->port);
+      if (!device_matches (device, vms, mine))
+        continue;
+      row = g_new0 (Row, 1);
+      row->klass = device->klass;
+      row->id = g_strdup_printf ("%s:%s", backend, port ? port : device->port);
+      row->description = g_strdup ("(not exposed)");
+      row->used_by = format_used_by (engine, device, mine);
+      g_ptr_array_add (rows, row);
+    }
+
   /* Assigned devices that are not there now (unplugged, or their backend
    * VM is not running) are listed too: the assignment is still in force. */
   for (guint i = 0; all_assignments && i < all_assignments->len; i++)
@@ -302,8 +331,12 @@ xd_cli_list (XdClassId klass, int argc, char **argv)
       g_autoptr (GPtrArray) mine = NULL;
       Row *row;
 
+      g_autofree char *held_id
+        = g_strdup_printf ("%s/%s:%s", xd_class_id_to_string (a->klass), a->backend, a->port);
+
       if ((klass != XD_N_CLASSES && a->klass != klass)
           || (backend_vm && xd_engine_lookup_device (engine, a->klass, backend_vm->domid, a->port))
+          || g_hash_table_contains (unexposed_ids, held_id)
           || (vm_names && !g_strv_contains ((const char *const *) vm_names, a->vm)
               && !g_strv_contains ((const char *const *) vm_names, a->backend)))
         continue;

@@ -93,6 +93,16 @@ vbd_entry_may_hold (XdStore *store, XdStoreTxn txn, guint frontend, guint devid,
          && g_hash_table_contains (ports, params + strlen ("/dev/"));
 }
 
+/* Whether domain @domid runs: dom0's toolstack gave it a name. */
+static gboolean
+domain_running (XdStore *store, XdStoreTxn txn, guint domid)
+{
+  g_autofree char *path = g_strdup_printf ("/local/domain/%u/name", domid);
+  g_autofree char *name = xd_store_read_txn (store, txn, path, NULL, NULL);
+
+  return name != NULL;
+}
+
 /* Every attachment of @klass with backend @backend (and frontend @frontend
  * unless G_MAXUINT), read live; with @ports, only those that may hold one of
  * these ports: an attach reads what its rules need, not the whole backend,
@@ -116,6 +126,11 @@ live_holders (XdStore *store, XdStoreTxn txn, guint backend, XdClassId klass, gu
           guint fid;
 
           if (!xd_parse_domid (frontends[f], &fid) || (frontend != G_MAXUINT && fid != frontend))
+            continue;
+          /* The entries of a domain that is not running hold nothing (one
+           * running holder is the rule): a VM that crashed, or was
+           * destroyed without its devices, blocks no device. */
+          if (!domain_running (store, txn, fid))
             continue;
           front_path = g_strdup_printf ("%s/%u", kind_path, fid);
           devids = xd_store_directory_txn (store, txn, front_path, NULL);

@@ -268,6 +268,14 @@ same_attachments (GPtrArray *a, GPtrArray *b)
   return TRUE;
 }
 
+static gboolean
+frontend_running (XdEngine *self, guint frontend)
+{
+  return g_hash_table_contains (self->vms, GUINT_TO_POINTER (frontend));
+}
+
+static void refresh_holders (XdEngine *self, const char *key);
+
 static void
 fill_attachments (XdEngine *self, XdDevice *device, const char *key)
 {
@@ -276,9 +284,37 @@ fill_attachments (XdEngine *self, XdDevice *device, const char *key)
   g_ptr_array_set_size (device->attachments, 0);
   if (!holders)
     return;
+  /* A backend entry of a domain that is not running (it crashed, or was
+   * destroyed without its devices) holds nothing: the rule is one running
+   * holder. */
   for (guint i = 0; i < holders->len; i++)
-    g_ptr_array_add (device->attachments, xd_attachment_ref (holders->pdata[i]));
+    if (frontend_running (self, ((XdAttachment *) holders->pdata[i])->frontend))
+      g_ptr_array_add (device->attachments, xd_attachment_ref (holders->pdata[i]));
   g_ptr_array_sort (device->attachments, compare_attachments);
+}
+
+/* A domain came or went: the devices its backend entries name hold, or stop
+ * holding, with it. */
+static void
+refresh_frontend (XdEngine *self, guint frontend)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, self->holders);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GPtrArray *holders = value;
+      for (guint i = 0; i < holders->len; i++)
+        if (((XdAttachment *) holders->pdata[i])->frontend == frontend)
+          {
+            g_ptr_array_add (keys, g_strdup (key));
+            break;
+          }
+    }
+  for (guint i = 0; i < keys->len; i++)
+    refresh_holders (self, keys->pdata[i]);
 }
 
 /* The holders of the device at @key changed: tell whoever shows it. */
@@ -769,6 +805,7 @@ remove_vm (XdEngine *self, guint domid)
         remove_device (self, keys->pdata[i]);
       g_hash_table_remove (self->backend_devices, GUINT_TO_POINTER (domid));
     }
+  refresh_frontend (self, domid);
   g_signal_emit (self, signals[SIGNAL_VM_REMOVED], 0, vm);
 }
 
@@ -803,6 +840,7 @@ sync_name (XdEngine *self, guint domid)
   vm = xd_vm_new (domid, name);
   g_hash_table_insert (self->vms, GUINT_TO_POINTER (domid), vm);
   g_signal_emit (self, signals[SIGNAL_VM_ADDED], 0, vm);
+  refresh_frontend (self, domid);
   sync_data (self, domid);
   sync_backends (self, domid);
 }
@@ -1447,6 +1485,36 @@ xd_engine_get_devices (XdEngine *self, XdClassId klass)
   g_ptr_array_sort (devices, compare_devices);
   sort_engine = NULL;
   return devices;
+}
+
+GPtrArray *
+xd_engine_get_unexposed_held (XdEngine *self, XdClassId klass)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_device_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (XD_IS_ENGINE (self), out);
+
+  g_hash_table_iter_init (&iter, self->holders);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const XdAttachment *first = ((GPtrArray *) value)->pdata[0];
+      XdDevice *device;
+
+      if (g_hash_table_contains (self->devices, key)
+          || (klass != XD_N_CLASSES && first->klass != klass))
+        continue;
+      device = xd_device_new (first->klass, first->backend, first->port);
+      fill_attachments (self, device, key);
+      if (device->attachments->len == 0)
+        {
+          xd_device_unref (device);
+          continue;
+        }
+      g_ptr_array_add (out, device);
+    }
+  return out;
 }
 
 XdDevice *

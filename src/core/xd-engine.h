@@ -45,6 +45,11 @@ XdVm *xd_engine_find_vm (XdEngine *self, const char *name, GError **error);
  * name then port (xd_natural_compare (): sda2 before sda10), XdDevice *,
  * transfer container. */
 GPtrArray *xd_engine_get_devices (XdEngine *self, XdClassId klass);
+/* Devices of @klass (XD_N_CLASSES: all) that running VMs hold but their
+ * backend no longer exposes (unplugged while attached): XdDevice *, made for
+ * the caller (transfer full), with an empty description and their holders.
+ * Unsorted. */
+GPtrArray *xd_engine_get_unexposed_held (XdEngine *self, XdClassId klass);
 XdDevice *xd_engine_lookup_device (XdEngine *self, XdClassId klass, guint backend,
                                    const char *port);
 /* The name of a VM for display: its name, or "domain N" when it is not
