@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xenstore.h>
 
 #include "harness/xd-test-cli.h"
 #include "harness/xd-test-util.h"
@@ -498,6 +499,69 @@ test_persistent_unwritable (Fixture *fx, gconstpointer data)
   g_unsetenv ("XEN_DEVICES_STATE_DIR");
 }
 
+/* A claim left by an attach that was killed (its process is gone) goes
+ * with the next attach of the same kind from the same backend. */
+static void
+test_stale_claim (Fixture *fx, gconstpointer data)
+{
+  const char *stale = "/local/domain/0/xen-devices/claims/1/block/sda";
+  const char *const attach[] = { "block", "attach", "personal", "sys-usb:sda2", NULL };
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+  unsigned int len;
+  char *value;
+
+  /* Pid 1 did not start at time 1: a process that is gone. */
+  g_assert_true (xd_sim_host_write_raw (fx->host, stale, "4 1 1", 5, 0, &error));
+  g_assert_no_error (error);
+  run (&r, attach);
+  g_assert_cmpint (exit_code (&r), ==, 0);
+  value = xs_read (xd_sim_host_get_handle (fx->host), XBT_NULL, stale, &len);
+  g_assert_null (value);
+}
+
+/* A setting with a value it cannot have is said, and nothing runs. */
+static void
+test_bad_settings (Fixture *fx, gconstpointer data)
+{
+  const struct
+  {
+    const char *variable, *value, *message;
+  } cases[] = {
+    { "XEN_DEVICES_TOOLSTACK", "bogus",
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “bogus”\n" },
+    { "XEN_DEVICES_TOOLSTACK", "xl\x1b[2J",
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “xl\\x1b[2J”\n" },
+    { "XEN_DEVICES_TIMEOUT_MS", "soon",
+      "xen-device: error: XEN_DEVICES_TIMEOUT_MS must be a number of milliseconds from 1 to "
+      "3600000, not “soon”\n" },
+    { "XEN_DEVICES_TIMEOUT_MS", "0", "not “0”" },
+    { "XEN_DEVICES_TIMEOUT_MS", "-5", "not “-5”" },
+    { "XEN_DEVICES_TIMEOUT_MS", "99999999999", "not “99999999999”" },
+  };
+  const char *const list[] = { "list", NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto (XdTestResult) r = { 0 };
+
+      g_setenv (cases[i].variable, cases[i].value, TRUE);
+      run (&r, list);
+      g_unsetenv (cases[i].variable);
+      g_assert_cmpint (exit_code (&r), ==, 2);
+      g_assert_cmpstr (r.out, ==, "");
+      g_assert_true (g_str_has_suffix (r.err, cases[i].message)
+                     || strstr (r.err, cases[i].message));
+    }
+  {
+    g_auto (XdTestResult) r = { 0 };
+    g_setenv ("XEN_DEVICES_TIMEOUT_MS", "2500", TRUE);
+    run (&r, list);
+    g_unsetenv ("XEN_DEVICES_TIMEOUT_MS");
+    g_assert_cmpint (exit_code (&r), ==, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -516,6 +580,8 @@ main (int argc, char **argv)
   ADD ("/xd/cli/attach-errors", test_attach_errors);
   ADD ("/xd/cli/persistent-list", test_persistent_list);
   ADD ("/xd/cli/persistent-unwritable", test_persistent_unwritable);
+  ADD ("/xd/cli/bad-settings", test_bad_settings);
+  ADD ("/xd/cli/stale-claim", test_stale_claim);
 #undef ADD
   return g_test_run ();
 }

@@ -402,6 +402,35 @@ test_unexposed_while_held (Fixture *fx, gconstpointer data)
   g_assert_null (strstr (r.out, "sys-usb:sda2"));
 }
 
+/* A backend that publishes fifty bad entries: every command would print
+ * fifty lines. Three are shown, the rest counted in one line. */
+static void
+test_flood (Fixture *fx, gconstpointer data)
+{
+  static const char *const bad_kv[] = { "desc", "bad", "interfaces", "nonsense", NULL };
+  g_autoptr (GError) error = NULL;
+  g_auto (XdTestResult) r = { 0 };
+  g_auto (GStrv) lines = NULL;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *port = g_strdup_printf ("7-%u", i + 1);
+      g_assert_true (xd_sim_host_publish_device (fx->host, SYS_USB, "usb", port, bad_kv, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (xen_device (&r, "usb", "list", NULL), ==, 0);
+  lines = g_strsplit (r.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5); /* 3, the count, and "" */
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (g_str_has_prefix (lines[i], "xen-device: skipping an entry from sys-usb at "));
+  g_assert_cmpstr (lines[3], ==,
+                   "xen-device: 47 more entries from VMs were skipped or not believed "
+                   "(G_MESSAGES_DEBUG=all lists each)");
+  g_assert_cmpstr (r.out, ==,
+                   "sys-usb:2-1    SanDisk Cruzer Blade\n"
+                   "sys-usb:2-1.3  Logitech USB Receiver\n");
+}
+
 /* ---- names ---- */
 
 /* A second domain called work, one called like the backend, one called
@@ -518,6 +547,7 @@ main (int argc, char **argv)
   ADD ("/hostile/block/entry-invented", test_block_entry_invented);
   ADD ("/hostile/desc/fake-column", test_desc_fake_column);
   ADD ("/hostile/names/ambiguous", test_names_ambiguous);
+  ADD ("/hostile/flood", test_flood);
   ADD ("/hostile/holder-not-running", test_holder_not_running);
   ADD ("/hostile/unexposed-while-held", test_unexposed_while_held);
   g_test_add_func ("/hostile/desc/forges-holder", test_desc_forges_holder);

@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xd-cli.h"
@@ -80,12 +81,32 @@ run_class (XdClassId klass, int argc, char **argv)
   }
 }
 
+/* How many lines about a VM's entries (skipped, not believed) are shown
+ * one by one; the rest are counted, and said in one line at exit: a hostile
+ * backend must not flood every command's output (it may write a thousand
+ * bad entries per class). G_MESSAGES_DEBUG shows them all. */
+#define ENTRY_LINES_SHOWN 3
+
+static guint entry_lines_held_back;
+
+static void
+say_held_back (void)
+{
+  if (entry_lines_held_back)
+    fprintf (stderr,
+             "xen-device: %u more entries from VMs were skipped or not believed "
+             "(G_MESSAGES_DEBUG=all lists each)\n",
+             entry_lines_held_back);
+}
+
 /* The engine's log lines (an entry skipped, the connection lost) go to
  * stderr as one plain line each; debug output only with G_MESSAGES_DEBUG. */
 static GLogWriterOutput
 log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
+  static guint entry_lines;
   const char *message = NULL;
+  g_autofree char *safe = NULL;
 
   if ((level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) && !g_getenv ("G_MESSAGES_DEBUG"))
     return G_LOG_WRITER_HANDLED;
@@ -94,10 +115,19 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
       message = fields[i].value;
   if (!message)
     return G_LOG_WRITER_UNHANDLED;
+  if ((g_str_has_prefix (message, "skipping an entry from ")
+       || g_str_has_prefix (message, "not believing "))
+      && entry_lines++ >= ENTRY_LINES_SHOWN && !g_getenv ("G_MESSAGES_DEBUG"))
+    {
+      if (entry_lines_held_back++ == 0)
+        atexit (say_held_back);
+      return G_LOG_WRITER_HANDLED;
+    }
+  safe = xd_escape_for_terminal (message);
   fprintf (stderr, "xen-device: %s%s\n",
            (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) ? "warning: "
                                                                                       : "",
-           message);
+           safe);
   if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
     return g_log_writer_default (level, fields, n_fields, user_data);
   return G_LOG_WRITER_HANDLED;
@@ -112,6 +142,18 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, XD_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   g_log_set_writer_func (log_writer, NULL, NULL);
+
+  /* A setting that says something unknown is a mistake to tell about, not
+   * to ignore. */
+  {
+    g_autoptr (GError) error = NULL;
+    if (!xd_toolstack_check_setting (&error) || !xd_engine_check_timeout_setting (&error))
+      {
+        g_autofree char *safe = xd_escape_for_terminal (error->message);
+        fprintf (stderr, "xen-device: error: %s\n", safe);
+        return XD_EXIT_USAGE;
+      }
+  }
 
   if (argc < 2)
     return xd_cli_list (XD_N_CLASSES, 0, NULL);

@@ -31,15 +31,46 @@
 #define MAX_TRANSACTION_ATTEMPTS 50
 #define DEFAULT_TIMEOUT_MS 30000
 
+/* An hour: longer is a mistake, not a wish. */
+#define MAX_TIMEOUT_MS 3600000
+
+static gboolean
+parse_timeout (const char *env, guint *out)
+{
+  guint64 value;
+
+  if (!g_ascii_string_to_unsigned (env, 10, 1, MAX_TIMEOUT_MS, &value, NULL))
+    return FALSE;
+  *out = (guint) value;
+  return TRUE;
+}
+
 guint
 xd_engine_operation_timeout (void)
 {
   const char *env = g_getenv ("XEN_DEVICES_TIMEOUT_MS");
-  guint64 value;
+  guint value;
 
-  if (env && g_ascii_string_to_unsigned (env, 10, 1, G_MAXUINT, &value, NULL))
-    return (guint) value;
+  if (env && parse_timeout (env, &value))
+    return value;
   return DEFAULT_TIMEOUT_MS;
+}
+
+gboolean
+xd_engine_check_timeout_setting (GError **error)
+{
+  const char *env = g_getenv ("XEN_DEVICES_TIMEOUT_MS");
+  guint value;
+
+  if (!env || parse_timeout (env, &value))
+    return TRUE;
+  {
+    g_autofree char *quoted = xd_quote_for_message (env);
+    g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
+                 "XEN_DEVICES_TIMEOUT_MS must be a number of milliseconds from 1 to %d, not “%s”",
+                 MAX_TIMEOUT_MS, quoted);
+  }
+  return FALSE;
 }
 
 /* ---- reading live state inside a transaction ---- */
@@ -232,6 +263,28 @@ static char *
 claim_path (guint backend, XdClassId klass, const char *port)
 {
   return g_strdup_printf (CLAIMS_ROOT "/%u/%s/%s", backend, xd_class_id_to_string (klass), port);
+}
+
+/* Removes the claims beside @backend's @klass that a process left when it
+ * was killed in the middle of an attach: ignored by every check, but never
+ * gone otherwise. */
+static void
+remove_stale_claims (XdStore *store, guint backend, XdClassId klass)
+{
+  g_autofree char *dir
+    = g_strdup_printf (CLAIMS_ROOT "/%u/%s", backend, xd_class_id_to_string (klass));
+  g_auto (GStrv) ports = xd_store_directory_txn (store, XD_STORE_NO_TXN, dir, NULL);
+
+  for (guint i = 0; ports && ports[i]; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s", dir, ports[i]);
+      g_autofree char *value = xd_store_read_txn (store, XD_STORE_NO_TXN, path, NULL, NULL);
+
+      /* A claim that is being written this moment reads as absent, never
+       * as stale: only a gone process's claim goes. */
+      if (value && claim_holder (value) == G_MAXUINT)
+        xd_store_rm (store, XD_STORE_NO_TXN, path, NULL);
+    }
 }
 
 /* ---- attach ---- */
@@ -618,6 +671,7 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   /* Whatever happened, the claim has done its work: the backend entry (or
    * nothing) now speaks for the device. */
   xd_store_rm (store, XD_STORE_NO_TXN, claim_at, NULL);
+  remove_stale_claims (store, op->backend, op->klass);
   if (!ok)
     {
       g_autofree char *label = device_label (op);

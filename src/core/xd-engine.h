@@ -100,6 +100,10 @@ gboolean xd_engine_detach_finish (XdEngine *self, GAsyncResult *result, guint *n
 /* How long one toolstack call may take, in ms (XEN_DEVICES_TIMEOUT_MS
  * overrides the default of 30 s: libxl under emulation takes seconds). */
 guint xd_engine_operation_timeout (void);
+/* XD_ERROR_INVALID, naming it, when XEN_DEVICES_TIMEOUT_MS is set to
+ * anything but a number of milliseconds from 1 to an hour (which
+ * xd_engine_operation_timeout () would ignore). */
+gboolean xd_engine_check_timeout_setting (GError **error);
 
 /* Most devices one backend VM may publish per class; more are ignored. */
 #define XD_ENGINE_MAX_DEVICES_PER_CLASS 1024

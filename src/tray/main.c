@@ -5,7 +5,9 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 
+#include "core/xd-engine.h"
 #include "xd-application.h"
+#include "xen/xd-toolstack-select.h"
 
 int
 main (int argc, char **argv)
@@ -19,6 +21,12 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, XD_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+
+  if (!xd_toolstack_check_setting (&error) || !xd_engine_check_timeout_setting (&error))
+    {
+      g_printerr ("xen-devices-widget: %s\n", error->message);
+      return 1;
+    }
 
   /* The engine reads the host while GTK starts and the application
    * registers its name; the loader is joined before the main loop runs. */

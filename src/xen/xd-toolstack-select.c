@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/xd-error.h"
+#include "core/xd-validate.h"
 #include "xd-toolstack-libxl.h"
 #include "xd-toolstack-sim.h"
 
@@ -17,6 +18,20 @@ xd_toolstack_choice (void)
   if (forced && *forced)
     return forced;
   return xd_toolstack_libxl_available () ? "libxl" : "simulated";
+}
+
+gboolean
+xd_toolstack_check_setting (GError **error)
+{
+  const char *forced = g_getenv ("XEN_DEVICES_TOOLSTACK");
+  g_autofree char *quoted = NULL;
+
+  if (!forced || !*forced || strcmp (forced, "libxl") == 0 || strcmp (forced, "simulated") == 0)
+    return TRUE;
+  quoted = xd_quote_for_message (forced);
+  g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
+               "XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “%s”", quoted);
+  return FALSE;
 }
 
 XdToolstack *
@@ -31,8 +46,7 @@ xd_toolstack_open (GError **error)
     toolstack = xd_toolstack_sim_new (error);
   else
     {
-      g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
-                   "XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “%s”", choice);
+      xd_toolstack_check_setting (error);
       return NULL;
     }
   if (toolstack)

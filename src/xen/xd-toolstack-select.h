@@ -11,5 +11,8 @@ const char *xd_toolstack_choice (void);
 /* Opens the chosen toolstack and logs which. XD_ERROR_INVALID for an
  * unknown XEN_DEVICES_TOOLSTACK. */
 XdToolstack *xd_toolstack_open (GError **error);
+/* XD_ERROR_INVALID, naming it, when XEN_DEVICES_TOOLSTACK is set to
+ * anything but libxl or simulated. */
+gboolean xd_toolstack_check_setting (GError **error);
 
 G_END_DECLS
