@@ -889,8 +889,7 @@ test_attach_detach (Fixture *fx, gconstpointer data)
   personal = find_item (fx, "sys-usb:sda2 ", "personal");
   click (fx, personal);
   wait_until (fx, sda2_connected, NULL, "sys-usb:sda2 to be connected to personal in xenstore");
-  wait_until (fx, dump_has_line,
-              "item \"" SDA2_PERSONAL "\" submenu icon=drive-removable-media",
+  wait_until (fx, dump_has_line, "item \"" SDA2_PERSONAL "\" submenu icon=drive-removable-media",
               "the row to show the attachment");
   attached_layout
     = edit (demo_layout, "item \"" SDA2 "\" submenu icon=drive-removable-media\n" SUB_SYS_USB,
@@ -966,6 +965,39 @@ test_plugged (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (r->summary, ==, "Device available");
   g_assert_cmpstr (r->body, ==, "sys-usb:sdb (&lt;b&gt;x&lt;/b&gt; &amp; y) is available.");
 
+  widget_stop_cleanly (fx);
+}
+
+/* sys-usb, hostile, says the disk it serves to work is domain 99's, then
+ * nobody's: the exported menu goes on saying work holds it (the holder
+ * comes from dom0's record), and the widget says it does not believe it. */
+static void
+test_hostile_backend (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *frontend_id = "/local/domain/1/backend/vbd/2/51840/frontend-id";
+  guint signals_before;
+
+  connect_item (fx);
+  wait_until (fx, dump_has_line, "item \"" SDA1 "\" submenu icon=drive-removable-media",
+              "the menu");
+  assert_layout (fx, demo_layout);
+  signals_before = fx->layout_signals;
+
+  g_assert_true (xs_write (xd_sim_host_get_handle (fx->host), XBT_NULL, frontend_id, "99", 2));
+  wait_until (fx, log_contains,
+              "not believing sys-usb at /local/domain/1/backend/vbd/2/51840: its frontend-id is "
+              "not 2, which dom0's record names",
+              "the widget to report the lie");
+  g_assert_true (xs_rm (xd_sim_host_get_handle (fx->host), XBT_NULL, frontend_id));
+  /* Give a change, were there one, the time to reach the panel. */
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  assert_layout (fx, demo_layout);
+  assert_title (fx, "Devices: 7 devices, 1 attached");
+  g_assert_cmpuint (fx->layout_signals, ==, signals_before);
+  g_assert_no_error (error);
   widget_stop_cleanly (fx);
 }
 
@@ -1066,8 +1098,7 @@ test_lazy (Fixture *fx, gconstpointer data)
   personal = find_item (fx, "sys-usb:sda2 ", "personal");
   click (fx, personal);
   wait_until (fx, sda2_connected, NULL, "sys-usb:sda2 to be connected to personal in xenstore");
-  wait_until (fx, dump_has_line,
-              "item \"" SDA2_PERSONAL "\" submenu icon=drive-removable-media",
+  wait_until (fx, dump_has_line, "item \"" SDA2_PERSONAL "\" submenu icon=drive-removable-media",
               "the row to show the attachment");
   g_assert_cmpint (find_item (fx, "sys-usb:sda2 ", "personal"), ==, personal);
   g_assert_true (dump_has_line (fx, "  item \"personal\" icon=media-eject"));
@@ -1151,6 +1182,7 @@ main (int argc, char **argv)
   ADD ("/xd/widget-e2e/attach-detach", &with_watcher, test_attach_detach);
   ADD ("/xd/widget-e2e/attach-detach-menu-images", &menu_images, test_attach_detach);
   ADD ("/xd/widget-e2e/plugged", &with_watcher, test_plugged);
+  ADD ("/xd/widget-e2e/hostile-backend", &with_watcher, test_hostile_backend);
   ADD ("/xd/widget-e2e/lazy-submenus", &big_host, test_lazy);
   ADD ("/xd/widget-e2e/fallback", &without_watcher, test_fallback);
   ADD ("/xd/widget-e2e/no-xenstore", &no_xenstore, test_no_xenstore);
