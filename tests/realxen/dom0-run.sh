@@ -314,6 +314,170 @@ usb_attach_detach () {
   list_lacks usb "guest2"
 }
 
+# ---- dom0-only facts -----------------------------------------------------
+# The engine takes every fact that decides a holder from nodes that only
+# dom0 can write (README, "xenstore layout the engine reads"). These check
+# on real Xen that libxl writes them so.
+
+# perms_of PATH: PATH's permissions as `xenstore-ls -p` prints them
+# (`n0,r1`: owner dom0, others none, domain 1 may read); fails if PATH is
+# not there.
+perms_of () {
+  xenstore-ls -f -p "${1%/*}" 2>/dev/null | awk -v p="$1 = " '
+    index($0, p) == 1 { l = $0 }
+    END { if (l == "") exit 1; sub(/.*\(/, "", l); sub(/\)[ \t]*$/, "", l); print l }'
+}
+
+# FACT_FAILS counts the checks that failed; check TEXT COMMAND... runs
+# COMMAND and says whether TEXT holds.
+check () {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok: $what"
+  else
+    echo "FAIL: $what"
+    FACT_FAILS=$((FACT_FAILS + 1))
+  fi
+}
+
+# owned_by DOMID PATH: PATH's owner is DOMID, other domains may not read
+# it unless listed, and no other domain may write it (no w/b entry).
+owned_by () {
+  local perms
+  perms=$(perms_of "$2") || { echo "  $2 is not there"; return 1; }
+  echo "  $2  ($perms)"
+  case ",$perms," in ",n$1,"*) ;; *) return 1 ;; esac
+  ! echo "$perms" | tr , '\n' | tail -n +2 | grep -q '^[wb]'
+}
+
+# grants DOMID PERM PATH: PATH's permissions give DOMID PERM (r, w or b).
+grants () {
+  local perms
+  perms=$(perms_of "$3") || return 1
+  case ",$perms," in *",$2$1,"*) return 0 ;; *) return 1 ;; esac
+}
+
+# is VALUE PATH: PATH is there and holds VALUE.
+is () {
+  local v
+  v=$(xenstore-read "$2" 2>/dev/null) || { echo "  $2 is not there"; return 1; }
+  echo "  $2 = \"$v\""
+  [ "$v" = "$1" ]
+}
+
+# nonempty PATH: PATH is there and holds something.
+nonempty () {
+  local v
+  v=$(xenstore-read "$1" 2>/dev/null) || { echo "  $1 is not there"; return 1; }
+  echo "  $1 = \"$v\""
+  [ -n "$v" ]
+}
+
+dom0_only_block () {
+  local f dev=/dev/loop0 rec="" d id n=0 be b
+  f=$(xl domid guest1) || return 1
+  # The record that names loop0: there is one, and its path names guest1.
+  for d in $(xenstore-list /libxl 2>/dev/null); do
+    for id in $(xenstore-list "/libxl/$d/device/vbd" 2>/dev/null); do
+      if [ "$(xenstore-read "/libxl/$d/device/vbd/$id/params" 2>/dev/null)" = "$dev" ]; then
+        rec=/libxl/$d/device/vbd/$id
+        n=$((n + 1))
+      fi
+    done
+  done
+  echo "== block: guest1 is domain $f; records naming $dev: $n (${rec:-none})"
+  [ $n -eq 1 ] || { echo "FAIL: expected one record naming $dev"; return 1; }
+  d=${rec#/libxl/}
+  d=${d%%/*}
+  id=${rec##*/}
+  check "the record's path names guest1 (domain $f)" [ "$d" = "$f" ]
+  echo "-- xenstore-ls -f -p /libxl/$f/device/vbd"
+  xenstore-ls -f -p "/libxl/$f/device/vbd"
+  check "the record $rec is dom0's, others none (n0)" owned_by 0 "$rec"
+  check "record params is $dev, dom0-only" eval 'is "$dev" "$rec/params" && owned_by 0 "$rec/params"'
+  check "record mode is w, dom0-only" eval 'is w "$rec/mode" && owned_by 0 "$rec/mode"'
+  check "record dev is there, dom0-only" eval 'nonempty "$rec/dev" && owned_by 0 "$rec/dev"'
+  check "record device-type is disk, dom0-only" \
+    eval 'is disk "$rec/device-type" && owned_by 0 "$rec/device-type"'
+  check "record backend names a vbd backend of $f/$id, dom0-only" \
+    eval 'nonempty "$rec/backend" && owned_by 0 "$rec/backend" &&
+      xenstore-read "$rec/backend" | grep -qxE "/local/domain/[0-9]+/backend/vbd/$f/$id"'
+  be=$(xenstore-read "$rec/backend" 2>/dev/null)
+  [ -n "$be" ] || return 1
+  b=${be#/local/domain/}
+  b=${b%%/*}
+  echo "-- xenstore-ls -f -p $be (backend domain $b)"
+  xenstore-ls -f -p "$be"
+  check "the backend is dom0's (attached dom0:loop0)" [ "$b" = 0 ]
+  check "the backend directory $be is owned by its domain $b (n$b)" owned_by "$b" "$be"
+  check "the backend directory gives the frontend $f read (r$f)" grants "$f" r "$be"
+  check "the backend's frontend-id (compared, not believed) is $f" is "$f" "$be/frontend-id"
+  check "the backend's params (not believed) is $dev" is "$dev" "$be/params"
+}
+
+dom0_only_usb () {
+  local busid f rec="" be="" port="" n=0 d c p np
+  busid=$(cat /tmp/usb-busid)
+  f=$(xl domid guest2) || return 1
+  # The controller record whose backend port holds the stick.
+  for d in $(xenstore-list /libxl 2>/dev/null); do
+    for c in $(xenstore-list "/libxl/$d/device/vusb" 2>/dev/null); do
+      local b
+      b=$(xenstore-read "/libxl/$d/device/vusb/$c/backend" 2>/dev/null) || continue
+      for p in $(xenstore-list "$b/port" 2>/dev/null); do
+        if [ "$(xenstore-read "$b/port/$p" 2>/dev/null)" = "$busid" ]; then
+          rec=/libxl/$d/device/vusb/$c be=$b port=$p
+          n=$((n + 1))
+        fi
+      done
+    done
+  done
+  echo "== usb: guest2 is domain $f; backend ports holding $busid: $n (${be:-none}/port/${port:-})"
+  [ $n -eq 1 ] || { echo "FAIL: expected one backend port holding $busid"; return 1; }
+  d=${rec#/libxl/}
+  d=${d%%/*}
+  c=${rec##*/}
+  check "the record's path names guest2 (domain $f)" [ "$d" = "$f" ]
+  echo "-- xenstore-ls -f -p /libxl/$f/device/vusb"
+  xenstore-ls -f -p "/libxl/$f/device/vusb"
+  echo "-- xenstore-ls -f -p $be"
+  xenstore-ls -f -p "$be"
+  check "the backend is dom0's qusb ($be)" [ "$be" = "/local/domain/0/backend/qusb/$f/$c" ]
+  check "record type is qusb" is qusb "$rec/type"
+  check "the record $rec is dom0's, others none (n0)" owned_by 0 "$rec"
+  check "record num-ports is a number, dom0-only" \
+    eval 'nonempty "$rec/num-ports" && owned_by 0 "$rec/num-ports" &&
+      xenstore-read "$rec/num-ports" | grep -qxE "[1-9][0-9]*"'
+  np=$(xenstore-read "$rec/num-ports" 2>/dev/null)
+  check "port $port is within num-ports ($np)" [ "$port" -le "${np:-0}" ]
+  check "record port/$port is there and empty, dom0-only" \
+    eval 'is "" "$rec/port/$port" && owned_by 0 "$rec/port/$port"'
+  check "the backend controller $be is dom0's (n0)" owned_by 0 "$be"
+  check "backend port/$port holds $busid and is dom0's (n0)" \
+    eval 'is "$busid" "$be/port/$port" && owned_by 0 "$be/port/$port"'
+  echo "$be/port/$port" > /tmp/usb-port
+}
+
+dom0_only_facts () {
+  FACT_FAILS=0
+  # While guest1 holds loop0 (block-attach).
+  dom0_only_block || FACT_FAILS=$((FACT_FAILS + 1))
+  # While guest2 holds the USB stick on its qusb controller; detached
+  # again whatever the checks said, for the steps after.
+  local busid rc=0
+  busid=$(cat /tmp/usb-busid)
+  xdcli usb attach guest2 "dom0:$busid" || return 1
+  dom0_only_usb || FACT_FAILS=$((FACT_FAILS + 1))
+  xdcli usb detach guest2 "dom0:$busid" || rc=1
+  if [ -s /tmp/usb-port ]; then
+    check "after the detach, $(cat /tmp/usb-port) is empty" is "" "$(cat /tmp/usb-port)"
+  fi
+  list_lacks usb "guest2" || rc=1
+  echo "== $FACT_FAILS failed"
+  [ $FACT_FAILS -eq 0 ] && [ $rc -eq 0 ]
+}
+
 shutdown_releases () {
   xdcli_seen guest1 "GUEST disk-added xvdi" block attach guest1 dom0:loop0 || return 1
   local n
@@ -383,6 +547,7 @@ step devices 90 setup_devices
 step guests-start 240 start_guests || { echo "XDFATAL: no guests"; exit 1; }
 step block-list 90 block_list
 step block-attach 180 block_attach
+step dom0-only-facts 180 dom0_only_facts
 step block-detach 180 block_detach
 step block-attach-readonly 180 block_readonly
 step block-refuse-second-holder 180 block_second_holder
