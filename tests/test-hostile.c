@@ -370,6 +370,21 @@ test_holder_not_running (Fixture *fx, gconstpointer data)
   assert_holder (fx, "block", "sys-usb:sda2", NULL);
   g_assert_cmpint (xen_device (&r, "block", "attach", "vault", "sys-usb:sda2", NULL), ==, 0);
   assert_holder (fx, "block", "sys-usb:sda2", "vault");
+  /* The attach cleaned up what libxl's destroy of domain 14 would have. */
+  g_assert_nonnull (strstr (r.err, "removing /local/domain/1/backend/vbd/14/51712 and "
+                                   "/libxl/14/device/vbd/51712: domain 14, which they were for, "
+                                   "is gone"));
+  {
+    g_autofree char *entry = read_node (fx, "/local/domain/1/backend/vbd/14/51712");
+    g_autofree char *record = read_node (fx, "/libxl/14/device/vbd/51712");
+    g_autofree char *record_dir = read_node (fx, "/libxl/14");
+    g_autofree char *entry_dir = read_node (fx, "/local/domain/1/backend/vbd/14");
+    g_assert_null (entry);
+    g_assert_null (record);
+    /* Nor are their emptied directories left behind. */
+    g_assert_null (record_dir);
+    g_assert_null (entry_dir);
+  }
 
   domain_vanishes (fx, VAULT);
   assert_holder (fx, "block", "sys-usb:sda2", NULL);

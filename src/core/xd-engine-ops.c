@@ -287,6 +287,84 @@ remove_stale_claims (XdStore *store, guint backend, XdClassId klass)
     }
 }
 
+/* Removes the directories above @path, up to @top (kept), that nothing is
+ * left in, as libxl__xs_path_cleanup () does. */
+static void
+remove_empty_parents (XdStore *store, const char *path, const char *top)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  while (g_str_has_prefix (dir, top) && strlen (dir) > strlen (top))
+    {
+      g_auto (GStrv) children = xd_store_directory_txn (store, XD_STORE_NO_TXN, dir, NULL);
+      char *parent;
+
+      if (children && children[0])
+        break;
+      xd_store_rm (store, XD_STORE_NO_TXN, dir, NULL);
+      parent = g_path_get_dirname (dir);
+      g_free (dir);
+      dir = parent;
+    }
+}
+
+/* Removes the backend entries (and libxl's records of them) that hold
+ * @port for a domain that no longer runs: a domain that crashed, or was
+ * destroyed without its devices, left them. They hold nothing already
+ * (live_holders ()); gone, they no longer show in xenstore as a second
+ * holder. What libxl's own destroy would have removed, nothing more. */
+static void
+remove_stale_entries (XdStore *store, guint backend, XdClassId klass, const char *port)
+{
+  const XdClassInfo *info = xd_class_info_get (klass);
+
+  for (const char *const *kind = info->backend_kinds; *kind; kind++)
+    {
+      g_autofree char *kind_path = g_strdup_printf ("/local/domain/%u/backend/%s", backend, *kind);
+      g_auto (GStrv) frontends = xd_store_directory_txn (store, XD_STORE_NO_TXN, kind_path, NULL);
+
+      for (guint f = 0; frontends && frontends[f]; f++)
+        {
+          g_autofree char *front_path = g_strdup_printf ("%s/%s", kind_path, frontends[f]);
+          g_auto (GStrv) devids = NULL;
+          guint fid;
+
+          if (!xd_parse_domid (frontends[f], &fid) || domain_running (store, XD_STORE_NO_TXN, fid))
+            continue;
+          devids = xd_store_directory_txn (store, XD_STORE_NO_TXN, front_path, NULL);
+          for (guint d = 0; devids && devids[d]; d++)
+            {
+              g_autoptr (GPtrArray) held
+                = g_ptr_array_new_with_free_func ((GDestroyNotify) xd_attachment_unref);
+              g_autoptr (GString) why = g_string_new (NULL);
+              gboolean holds = FALSE;
+              guint64 devid;
+
+              if (!xd_parse_size (devids[d], &devid) || devid > G_MAXINT32)
+                continue;
+              xd_read_backend_entry (store, XD_STORE_NO_TXN, backend, *kind, fid, (guint) devid,
+                                     held, why);
+              for (guint i = 0; i < held->len; i++)
+                holds |= strcmp (((XdAttachment *) held->pdata[i])->port, port) == 0;
+              if (holds)
+                {
+                  g_autofree char *entry = g_strdup_printf ("%s/%s", front_path, devids[d]);
+                  g_autofree char *record = g_strdup_printf (
+                    "/libxl/%u/device/%s/%s", fid,
+                    strcmp (*kind, "qusb") == 0 ? "vusb" : *kind, devids[d]);
+
+                  g_message ("removing %s and %s: domain %u, which they were for, is gone",
+                             entry, record, fid);
+                  xd_store_rm (store, XD_STORE_NO_TXN, record, NULL);
+                  remove_empty_parents (store, record, "/libxl");
+                  xd_store_rm (store, XD_STORE_NO_TXN, entry, NULL);
+                  remove_empty_parents (store, entry, kind_path);
+                }
+            }
+        }
+    }
+}
+
 /* ---- attach ---- */
 
 typedef struct
@@ -662,6 +740,7 @@ attach_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       return;
     }
 
+  remove_stale_entries (store, op->backend, op->klass, op->port);
   if (!op->toolstack)
     ok = (g_set_error (&error, XD_ERROR, XD_ERROR_UNAVAILABLE, _ ("no toolstack to attach with")),
           FALSE);
