@@ -349,12 +349,12 @@ remove_stale_entries (XdStore *store, guint backend, XdClassId klass, const char
               if (holds)
                 {
                   g_autofree char *entry = g_strdup_printf ("%s/%s", front_path, devids[d]);
-                  g_autofree char *record = g_strdup_printf (
-                    "/libxl/%u/device/%s/%s", fid,
-                    strcmp (*kind, "qusb") == 0 ? "vusb" : *kind, devids[d]);
+                  g_autofree char *record
+                    = g_strdup_printf ("/libxl/%u/device/%s/%s", fid,
+                                       strcmp (*kind, "qusb") == 0 ? "vusb" : *kind, devids[d]);
 
-                  g_message ("removing %s and %s: domain %u, which they were for, is gone",
-                             entry, record, fid);
+                  g_message ("removing %s and %s: domain %u, which they were for, is gone", entry,
+                             record, fid);
                   xd_store_rm (store, XD_STORE_NO_TXN, record, NULL);
                   remove_empty_parents (store, record, "/libxl");
                   xd_store_rm (store, XD_STORE_NO_TXN, entry, NULL);

@@ -1446,8 +1446,8 @@ xd_engine_find_vm (XdEngine *self, const char *name, GError **error)
   for (guint i = 0; i < found->len; i++)
     g_string_append_printf (ids, "%s%u", i ? ", " : "", ((XdVm *) found->pdata[i])->domid);
   g_set_error (error, XD_ERROR, XD_ERROR_REFUSED,
-               "%u running domains are named %s (domains %s): refusing to guess which",
-               found->len, name, ids->str);
+               "%u running domains are named %s (domains %s): refusing to guess which", found->len,
+               name, ids->str);
   return NULL;
 }
 

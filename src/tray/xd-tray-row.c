@@ -257,8 +257,7 @@ xd_tray_row_format_text (const XdTrayRowState *state)
   const XdDevice *device = state->device;
   g_autofree char *port = xd_port_to_display (device->klass, device->port);
   g_autofree char *description = ellipsize (device->description, XD_TRAY_ROW_MAX_DESCRIPTION);
-  g_autofree char *id
-    = g_strdup_printf ("%s:%s", state->backend_name, port ? port : device->port);
+  g_autofree char *id = g_strdup_printf ("%s:%s", state->backend_name, port ? port : device->port);
   char *text;
 
   /* The holders come right after the device's id, before the description:

@@ -11,7 +11,7 @@
     {                                                                                              \
       if (!(cond))                                                                                 \
         {                                                                                          \
-          fprintf (stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);           \
+          fprintf (stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond);            \
           abort ();                                                                                \
         }                                                                                          \
     }                                                                                              \
