@@ -529,9 +529,9 @@ test_bad_settings (Fixture *fx, gconstpointer data)
     const char *variable, *value, *message;
   } cases[] = {
     { "XEN_DEVICES_TOOLSTACK", "bogus",
-      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “bogus”\n" },
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not “bogus”\n" },
     { "XEN_DEVICES_TOOLSTACK", "xl\x1b[2J",
-      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “xl\\x1b[2J”\n" },
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not “xl\\x1b[2J”\n" },
     { "XEN_DEVICES_TIMEOUT_MS", "soon",
       "xen-device: error: XEN_DEVICES_TIMEOUT_MS must be a number of milliseconds from 1 to "
       "3600000, not “soon”\n" },

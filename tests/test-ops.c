@@ -781,16 +781,19 @@ read_both_until_count (int fd_a, GString *out_a, int fd_b, GString *out_b, const
 }
 
 static GPid
-spawn_daemon (int *stderr_fd)
+spawn_daemon (const char *name, int *stderr_fd)
 {
   const char *argv[] = { g_getenv ("XD_XEN_DEVICE"), "daemon", NULL };
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) env = g_get_environ ();
+  g_autofree char *socket = g_build_filename (g_get_user_runtime_dir (), name, "control", NULL);
   GPid pid;
 
   /* The daemon reports an assignment it cannot honour as a warning, which
    * must not abort it. */
   env = g_environ_unsetenv (env, "G_DEBUG");
+  /* Each serves on a socket of its own. */
+  env = g_environ_setenv (env, "XEN_DEVICES_CONTROL_SOCKET", socket, TRUE);
   g_assert_true (g_spawn_async_with_pipes (
     NULL, (char **) argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
     die_with_parent, NULL, &pid, NULL, NULL, stderr_fd, &error));
@@ -809,8 +812,8 @@ test_two_daemons (Fixture *fx, gconstpointer data)
 
   assign (fx, XD_CLASS_BLOCK, "sys-usb", "sda2", "banking", FALSE);
   assign (fx, XD_CLASS_MIC, "dom0", "mic", "banking", FALSE);
-  a = spawn_daemon (&fd_a);
-  b = spawn_daemon (&fd_b);
+  a = spawn_daemon ("a", &fd_a);
+  b = spawn_daemon ("b", &fd_b);
   read_until (fd_a, out_a, "watching xenstore");
   read_until (fd_b, out_b, "watching xenstore");
 

@@ -2,8 +2,9 @@
 /*
  * xen-device daemon: the engine without a desktop. It watches xenstore and
  * applies persistent assignments whenever a VM starts, until SIGINT or
- * SIGTERM. data/xen-devices-daemon.service runs it on a dom0 without a
- * desktop session.
+ * SIGTERM; and, run as root, it is the service through which the widget and
+ * xen-device of a desktop user attach (xd-control.h): the socket
+ * data/xen-devices-daemon.socket starts it at the first call.
  */
 #include "config.h"
 
@@ -11,10 +12,13 @@
 
 #include <glib-unix.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/xd-assigner.h"
 #include "core/xd-error.h"
 #include "udev/xd-udev-source.h"
+#include "xen/xd-control-server.h"
+#include "xen/xd-control.h"
 #include "xen/xd-toolstack-select.h"
 #include "xen/xd-xs-store.h"
 
@@ -39,6 +43,7 @@ xd_cli_daemon (int argc, char **argv)
   g_autoptr (XdEngine) engine = NULL;
   g_autoptr (XdAssigner) assigner = NULL;
   g_autoptr (GMainLoop) loop = NULL;
+  g_autoptr (XdControlServer) server = NULL;
   XdToolstack *toolstack;
 
   for (int i = 0; i < argc; i++)
@@ -47,7 +52,11 @@ xd_cli_daemon (int argc, char **argv)
         {
           printf ("usage: xen-device daemon [--help]\n\n"
                   "Watches xenstore and attaches persistently assigned devices whenever\n"
-                  "their VM starts. Runs in the foreground until SIGINT or SIGTERM.\n");
+                  "their VM starts. Run as root, it also attaches and detaches for the\n"
+                  "members of the group " XD_GROUP " (the widget, xen-device), listening\n"
+                  "on the socket systemd passes or else on $XEN_DEVICES_CONTROL_SOCKET\n"
+                  "(default " XD_CONTROL_SOCKET_DEFAULT "). Runs in the foreground until\n"
+                  "SIGINT or SIGTERM.\n");
           return XD_EXIT_OK;
         }
       return xd_cli_usage_error ("daemon", "", "unknown argument “%s”", argv[i]);
@@ -65,6 +74,17 @@ xd_cli_daemon (int argc, char **argv)
   if (!xd_engine_load (engine, TRUE, &error))
     return xd_cli_failure (error);
 
+  /* The service for desktop users: only where this process makes the
+   * changes itself. */
+  if (strcmp (toolstack->name, "service") != 0)
+    {
+      server = xd_control_server_new (toolstack, &error);
+      if (!server)
+        return xd_cli_failure (error);
+      g_message ("attaching for the members of %s through %s", xd_control_group_name (),
+                 xd_control_server_get_description (server));
+    }
+
   assigner = xd_assigner_new (engine, xd_cli_state_dir ());
   g_signal_connect (assigner, "applied", G_CALLBACK (applied_cb), NULL);
   loop = g_main_loop_new (NULL, FALSE);
@@ -75,5 +95,7 @@ xd_cli_daemon (int argc, char **argv)
   xd_assigner_apply_running (assigner);
   g_main_loop_run (loop);
   g_message ("stopping");
+  /* Before the engine (and its toolstack) goes. */
+  g_clear_pointer (&server, xd_control_server_free);
   return XD_EXIT_OK;
 }

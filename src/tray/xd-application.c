@@ -204,7 +204,15 @@ xd_application_activate (GApplication *application)
   self->sigint_id = g_unix_signal_add (SIGINT, quit_signal_cb, self);
   if (!start (self, &error))
     {
+      g_autoptr (GError) notify_error = NULL;
+
       g_printerr ("xen-devices-widget: %s\n", error->message);
+      /* Started from the session's autostart, the log is not where anyone
+       * looks: say it where the icon would have been. */
+      if (!xd_notifier_send_final (_ ("The Devices widget cannot start"), error->message,
+                                   &notify_error))
+        g_printerr ("xen-devices-widget: and could not say so in a notification: %s\n",
+                    notify_error->message);
       self->failed = TRUE;
       g_application_quit (application);
       return;

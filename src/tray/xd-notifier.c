@@ -658,3 +658,25 @@ xd_notifier_error (XdNotifier *self, const char *summary, const char *body)
   post (self, bubble, message_new (summary, body ? body : "", "dialog-error", TRUE));
   bubble_release (bubble);
 }
+
+gboolean
+xd_notifier_send_final (const char *summary, const char *body, GError **error)
+{
+  static const char *const no_actions[] = { NULL };
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+  g_autoptr (GVariant) reply = NULL;
+  g_autofree char *escaped = g_markup_escape_text (body, -1);
+  GVariantBuilder hints;
+
+  if (!bus)
+    return FALSE;
+  g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (2));
+  g_variant_builder_add (&hints, "{sv}", "sender-pid", g_variant_new_int64 (getpid ()));
+  reply = g_dbus_connection_call_sync (
+    bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH, NOTIFICATIONS_NAME, "Notify",
+    g_variant_new ("(susss^asa{sv}i)", _ ("Devices"), 0, "dialog-error", summary, escaped,
+                   no_actions, &hints, -1),
+    G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+  return reply != NULL;
+}

@@ -28,4 +28,9 @@ XdNotifier *xd_notifier_new (XdEngine *engine, GSettings *settings);
 /* An operation failed: shown as an error notification of its own. */
 void xd_notifier_error (XdNotifier *self, const char *summary, const char *body);
 
+/* One error notification sent when the widget cannot start and is about to
+ * exit: blocks for at most the call's timeout, which nothing else waits on
+ * then (there is no menu). @body is escaped. */
+gboolean xd_notifier_send_final (const char *summary, const char *body, GError **error);
+
 G_END_DECLS

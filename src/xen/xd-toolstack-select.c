@@ -4,10 +4,13 @@
 #include "xd-toolstack-select.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "core/xd-error.h"
 #include "core/xd-validate.h"
+#include "xd-control.h"
 #include "xd-toolstack-libxl.h"
+#include "xd-toolstack-service.h"
 #include "xd-toolstack-sim.h"
 
 const char *
@@ -17,7 +20,11 @@ xd_toolstack_choice (void)
 
   if (forced && *forced)
     return forced;
-  return xd_toolstack_libxl_available () ? "libxl" : "simulated";
+  if (!xd_toolstack_libxl_available ())
+    return "simulated";
+  /* libxl works for root only (xd-control.h): anyone else asks the
+   * service, which runs as root. */
+  return geteuid () == 0 ? "libxl" : "service";
 }
 
 gboolean
@@ -26,11 +33,12 @@ xd_toolstack_check_setting (GError **error)
   const char *forced = g_getenv ("XEN_DEVICES_TOOLSTACK");
   g_autofree char *quoted = NULL;
 
-  if (!forced || !*forced || strcmp (forced, "libxl") == 0 || strcmp (forced, "simulated") == 0)
+  if (!forced || !*forced || strcmp (forced, "libxl") == 0 || strcmp (forced, "simulated") == 0
+      || strcmp (forced, "service") == 0)
     return TRUE;
   quoted = xd_quote_for_message (forced);
   g_set_error (error, XD_ERROR, XD_ERROR_INVALID,
-               "XEN_DEVICES_TOOLSTACK must be libxl or simulated, not “%s”", quoted);
+               "XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not “%s”", quoted);
   return FALSE;
 }
 
@@ -42,6 +50,8 @@ xd_toolstack_open (GError **error)
 
   if (strcmp (choice, "libxl") == 0)
     toolstack = xd_toolstack_libxl_new (error);
+  else if (strcmp (choice, "service") == 0)
+    toolstack = xd_toolstack_service_new (xd_control_socket_path ());
   else if (strcmp (choice, "simulated") == 0)
     toolstack = xd_toolstack_sim_new (error);
   else

@@ -5,14 +5,15 @@
 
 G_BEGIN_DECLS
 
-/* "libxl" or "simulated": XEN_DEVICES_TOOLSTACK when set, else libxl on a
- * real dom0 (/proc/xen/capabilities says control_d), else simulated. */
+/* "libxl", "service" or "simulated": XEN_DEVICES_TOOLSTACK when set, else
+ * on a real dom0 (/proc/xen/capabilities says control_d) libxl for root and
+ * the system service (xd-control.h) for anyone else, else simulated. */
 const char *xd_toolstack_choice (void);
 /* Opens the chosen toolstack and logs which. XD_ERROR_INVALID for an
  * unknown XEN_DEVICES_TOOLSTACK. */
 XdToolstack *xd_toolstack_open (GError **error);
 /* XD_ERROR_INVALID, naming it, when XEN_DEVICES_TOOLSTACK is set to
- * anything but libxl or simulated. */
+ * anything but libxl, service or simulated. */
 gboolean xd_toolstack_check_setting (GError **error);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <xenstore.h>
 
 #include "core/xd-error.h"
+#include "xd-control.h"
 #include "xd-xs-prefetch.h"
 #include "xd-xs-watcher.h"
 
@@ -520,8 +521,12 @@ xs_store_open (GError **error)
     {
       int err = errno;
       g_autofree char *target = xd_xs_store_describe_target ();
+      /* Refused: say who may, and what fixes it. */
+      g_autofree char *why = err == EACCES || err == EPERM ? xd_control_explain_access () : NULL;
+
       g_set_error (error, XD_ERROR, XD_ERROR_UNAVAILABLE,
-                   "cannot connect to xenstore (tried %s): %s", target, g_strerror (err));
+                   "cannot connect to xenstore (tried %s): %s%s%s", target, g_strerror (err),
+                   why ? ". " : "", why ? why : "");
     }
   return xsh;
 }
