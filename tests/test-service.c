@@ -277,6 +277,24 @@ test_member_errors (Fixture *fx, gconstpointer data)
   g_assert_null (strstr (log, "sda1"));
 }
 
+/* Persistent assignments live in root's state directory: a member's
+ * --persistent is refused, naming it and why, and attaches nothing. */
+static void
+test_member_persistent_refused (Fixture *fx, gconstpointer data)
+{
+  g_auto (XdTestResult) r = { 0 };
+  g_autofree char *holder = NULL;
+
+  g_assert_cmpint (xen_device_as (AS_MEMBER, &r, "block", "attach", "personal", "sys-usb:sda2",
+                                  "--persistent", NULL),
+                   ==, 1);
+  g_assert_nonnull (strstr (r.err, "persistent assignments are root's to set (sudo): "));
+  g_assert_nonnull (strstr (r.err, fx->dir));
+  g_assert_nonnull (strstr (r.err, "Permission denied"));
+  holder = holder_of ("block", "sys-usb:sda2");
+  g_assert_cmpstr (holder, ==, "");
+}
+
 /* Someone outside the group is refused by the socket's mode, and told why
  * and how to fix it; nothing changes. */
 static void
@@ -433,6 +451,7 @@ main (int argc, char **argv)
   ADD ("/service/socket-mode", test_socket_mode);
   ADD ("/service/member-attaches", test_member_attaches);
   ADD ("/service/member-errors", test_member_errors);
+  ADD ("/service/member-persistent-refused", test_member_persistent_refused);
   ADD ("/service/outsider-refused", test_outsider_refused);
   ADD ("/service/outsider-no-xenstore", test_outsider_no_xenstore);
   ADD ("/service/down", test_service_down);

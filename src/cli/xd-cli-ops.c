@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/xd-assignments.h"
 #include "core/xd-error.h"
@@ -199,7 +200,12 @@ xd_cli_attach (XdClassId klass, int argc, char **argv)
   /* The exit status must be the truth: nothing is attached that cannot be
    * recorded as asked. */
   if (persistent && !xd_assignments_check_writable (xd_cli_state_dir (), &error))
-    return xd_cli_failure (error);
+    {
+      /* A member of the group: the assignments are root's. */
+      if (geteuid () != 0)
+        g_prefix_error (&error, "persistent assignments are root's to set (sudo): ");
+      return xd_cli_failure (error);
+    }
 
   if (klass == XD_CLASS_USB && strcmp (backend, "dom0") == 0)
     {
