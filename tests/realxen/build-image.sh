@@ -18,6 +18,13 @@ tmp=$out.tmp
 packages=(
   xen-utils-4.17 xenstore-utils qemu-system-xen linux-image-amd64
   kmod busybox util-linux e2fsprogs procps usbutils libglib2.0-0
+  # The desktop steps: what the xen-devices package depends on (installed at
+  # each run from the payload disk, with dpkg -i), udev for its rule, and a
+  # desktop session as scripts/run-desktop makes one.
+  adduser udev libgtk-3-0 libayatana-appindicator3-1 libdbusmenu-glib4 librsvg2-common
+  dconf-gsettings-backend fonts-dejavu-core adwaita-icon-theme
+  xvfb xauth x11-utils xdotool imagemagick dbus-daemon dbus-bin libglib2.0-bin
+  xfce4-panel xfconf xfce4-notifyd
 )
 
 rm -rf "$tmp"

@@ -39,7 +39,7 @@ step () {
   local name=$1 limit=$2 fn=$3 t0 t1 rc
   t0=$(now)
   log "step $name"
-  timeout -k 5 "$limit" bash -c "set -uo pipefail; $(declare -f); $(declare -p XD P R 2>/dev/null); $fn" \
+  timeout -k 5 "$limit" bash -c "set -uo pipefail; $(declare -f); $(declare -p XD P R DEB_DIR 2>/dev/null); $fn" \
     > "$R/step-$name.txt" 2>&1
   rc=$?
   t1=$(now)
@@ -533,6 +533,247 @@ EXP
   ! grep -E "0/block/loop0 holders=.*guest2|holders=.*dom0" $R/events.log
 }
 
+# ---- the installed package, run by a desktop user -------------------------
+# The xen-devices package built from this commit (tests/package/build-deb),
+# installed with dpkg -i so that its maintainer scripts and its udev rule are
+# what is tested; then a member of its group (alice) and someone outside it
+# (bob). There is no systemd in this dom0 (the test is PID 1): udevd is
+# started as a dom0's init would, and the service the package's socket unit
+# starts at the first call is started here, as root, the same program with
+# the same socket.
+
+DEB_DIR=$P/debs
+
+# as_user USER COMMAND...: COMMAND as USER, with USER's groups, in a clean
+# environment (plus USER's desktop session's, once it has one).
+as_user () {
+  local u=$1
+  shift
+  local session=()
+  [ -s "/tmp/$u/env" ] && mapfile -t session < "/tmp/$u/env"
+  setpriv --reuid="$u" --regid="$u" --init-groups env -i \
+    PATH=/usr/local/bin:/usr/bin:/bin HOME="/home/$u" USER="$u" LOGNAME="$u" LANG=C.UTF-8 \
+    XEN_DEVICES_TIMEOUT_MS=60000 "${session[@]}" "$@"
+}
+
+mode_of () { stat -c '%A %U:%G' "$1"; }
+
+package_install () {
+  ls -l $DEB_DIR
+  # As a dom0's init starts it; the postinst re-triggers the xenbus device
+  # only where udevd runs.
+  /lib/systemd/systemd-udevd --daemon || return 1
+  echo "before: /dev/xen/xenbus $(mode_of /dev/xen/xenbus)"
+  dpkg -i $DEB_DIR/xen-devices_*.deb || return 1
+  dpkg -s xen-devices | grep -E '^(Status|Version)'
+  getent group xen-devices || { echo "no group xen-devices"; return 1; }
+  udevadm settle -t 60
+  echo "after: /dev/xen/xenbus $(mode_of /dev/xen/xenbus)"
+  [ "$(mode_of /dev/xen/xenbus)" = "crw-rw---- root:xen-devices" ] || return 1
+  ls -l /lib/udev/rules.d/70-xen-devices.rules /lib/systemd/system/xen-devices-daemon.* \
+    /etc/xdg/autostart/org.xendevices.Widget.desktop /usr/bin/xen-devices-widget || return 1
+  useradd -m -s /bin/bash alice && adduser alice xen-devices || return 1
+  useradd -m -s /bin/bash bob || return 1
+  id alice
+  id bob
+}
+
+service_socket () {
+  wait_for 30 $R/service.log "attaching for the members of xen-devices" || return 1
+  echo "/run/xen-devices/control $(mode_of /run/xen-devices/control)"
+  [ "$(mode_of /run/xen-devices/control)" = "srw-rw---- root:xen-devices" ]
+}
+
+# As alice: list, then a block and a USB attach and detach, each made by the
+# service as root (its log names alice's uid) and seen by the guest.
+user_cli () {
+  local busid uid
+  busid=$(cat /tmp/usb-busid)
+  uid=$(id -u alice)
+  as_user alice xen-device list > /tmp/out 2>&1 || { cat /tmp/out; return 1; }
+  cat /tmp/out
+  expect "dom0:loop0" /tmp/out || return 1
+  mark_guest guest1
+  as_user alice xen-device block attach guest1 dom0:loop0 || return 1
+  wait_guest 90 guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" || return 1
+  as_user alice xen-device block list > /tmp/out 2>&1
+  cat /tmp/out
+  expect "guest1" /tmp/out || return 1
+  mark_guest guest1
+  as_user alice xen-device block detach guest1 dom0:loop0 || return 1
+  wait_guest 90 guest1 "GUEST disk-removed xvdi" || return 1
+  as_user alice xen-device usb attach guest2 "dom0:$busid" || return 1
+  as_user alice xen-device usb list > /tmp/out 2>&1
+  cat /tmp/out
+  expect "guest2" /tmp/out || return 1
+  as_user alice xen-device usb detach guest2 "dom0:$busid" || return 1
+  cat $R/service.log
+  expect "attach block 0:loop0 to domain $(xl domid guest1) for uid $uid" $R/service.log &&
+    expect "detach block 0:loop0 from domain $(xl domid guest1) for uid $uid" $R/service.log &&
+    expect "for uid $uid (pid" $R/service.log &&
+    grep -F "usb" $R/service.log | grep -qF "for uid $uid"
+}
+
+# bob, outside the group: refused, told why and how to fix it.
+user_outsider () {
+  as_user bob xen-device list > /tmp/out 2>&1
+  local rc=$?
+  cat /tmp/out
+  [ $rc -eq 1 ] || { echo "expected exit 1, got $rc"; return 1; }
+  expect "Only root and the members of the group “xen-devices” may use Xen’s device controls, and you (bob) are not one" /tmp/out &&
+    expect "adduser bob xen-devices" /tmp/out
+}
+
+# desktop_start USER: USER's desktop session (scripts/run-desktop --serve:
+# Xvfb, a session bus, xfce4-panel as StatusNotifier host, xfce4-notifyd),
+# its environment in /tmp/USER/env; every Notify on its bus is logged to
+# $R/notify-USER.log.
+desktop_start () {
+  local u=$1
+  rm -rf "/tmp/$u"
+  mkdir -p "/tmp/$u"
+  chown "$u" "/tmp/$u"
+  mkfifo -m 0644 "/tmp/$u/in"
+  # A writer that stays: the session ends when the step that stops it
+  # closes this.
+  setsid sleep 100000 > "/tmp/$u/in" &
+  echo $! > "/tmp/$u/holder"
+  as_user "$u" setsid $P/run-desktop --serve --timeout 90 < "/tmp/$u/in" > "/tmp/$u/out" \
+    2> "$R/desktop-$u.err" &
+  wait_for 180 "/tmp/$u/out" READY || { cat "$R/desktop-$u.err"; return 1; }
+  sed -n '/^READY$/q; /=/p' "/tmp/$u/out" > "/tmp/$u/env"
+  cat "/tmp/$u/env"
+  as_user "$u" setsid dbus-monitor --session \
+    "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
+    > "$R/notify-$u.log" 2>&1 &
+  sleep 1
+}
+
+desktop_stop () {
+  local u=$1
+  kill "$(cat "/tmp/$u/holder")" 2>/dev/null
+  pkill -u "$u"
+  sleep 2
+  pkill -KILL -u "$u"
+  return 0
+}
+
+# shoot USER NAME: screenshots of USER's panel with the widget's menu open,
+# clicked there as a person does, into $R/screenshots/NAME.
+shoot () {
+  local u=$1 dir=$R/screenshots/$2
+  mkdir -p "$dir"
+  chown "$u" "$dir"
+  echo "shoot $dir" > "/tmp/$u/in"
+  wait_for 240 "/tmp/$u/out" "SHOT $dir" || { tail -n 30 "$R/desktop-$u.err"; return 1; }
+  grep -F "SHOT $dir" "/tmp/$u/out"
+  ls -l "$dir"
+  # One click opened the menu, as for a person.
+  grep -qxF "SHOT $dir clicks=1" "/tmp/$u/out"
+}
+
+menu () { as_user alice $P/bin/xd-menu "$@"; }
+
+# menu_shows SECONDS TEXT: waits until the menu holds a line with TEXT.
+menu_shows () {
+  local limit=$1 text=$2 i=0
+  while ! menu dump 2>&1 | tee /tmp/menu | grep -qF -- "$text"; do
+    i=$((i + 1))
+    if [ $i -gt "$limit" ]; then
+      echo "timed out after ${limit}s waiting for “$text” in the menu:"
+      cat /tmp/menu
+      return 1
+    fi
+    sleep 1
+  done
+  echo "the menu shows “$text”"
+}
+
+# The widget, started from its installed autostart entry's Exec in alice's
+# session; its icon in the panel and its menu open (a screenshot).
+widget_start () {
+  local exec_line
+  desktop_start alice || return 1
+  exec_line=$(sed -n 's/^Exec=//p' /etc/xdg/autostart/org.xendevices.Widget.desktop)
+  echo "autostart Exec: $exec_line"
+  [ -n "$exec_line" ] || return 1
+  as_user alice setsid sh -c "exec $exec_line" > $R/widget-alice.log 2>&1 &
+  echo $! > /tmp/widget-pid
+  menu_shows 120 'item "dom0:loop0' || { cat $R/widget-alice.log; return 1; }
+  menu title
+  cat /tmp/menu
+  cat $R/widget-alice.log
+  expect "toolstack: service" $R/widget-alice.log || expect "(service toolstack)" $R/widget-alice.log ||
+    return 1
+  shoot alice start
+}
+
+widget_attach () {
+  mark_guest guest1
+  menu click "dom0:loop0 " guest1 || return 1
+  wait_guest 120 guest1 "GUEST disk-added xvdi ro=0 marker=XDMARKER-4711" || return 1
+  menu_shows 60 'item "dom0:loop0 (attached to guest1)' || return 1
+  wait_for 60 $R/notify-alice.log '"Device attached"' || return 1
+  grep -A3 -F '"Device attached"' $R/notify-alice.log | head -n 4
+  expect "was attached to guest1" $R/notify-alice.log || return 1
+  shoot alice attached
+}
+
+widget_eject () {
+  mark_guest guest1
+  menu dump | grep -A4 -F 'item "dom0:loop0'
+  menu dump | grep -qF 'item "guest1" icon=media-eject' || { echo "no eject item"; return 1; }
+  menu click "dom0:loop0 " guest1 || return 1
+  wait_guest 120 guest1 "GUEST disk-removed xvdi" || return 1
+  menu_shows 60 'item "dom0:loop0 —' || return 1
+  wait_for 60 $R/notify-alice.log '"Device detached"' || return 1
+  expect "was detached from guest1" $R/notify-alice.log
+}
+
+widget_new_device () {
+  dd if=/dev/zero of=/srv/disk2.img bs=1M count=32 status=none
+  losetup /dev/loop1 /srv/disk2.img || return 1
+  menu_shows 90 'item "dom0:loop1' || return 1
+  grep -F 'dom0:loop1' /tmp/menu
+  grep -F 'dom0:loop1' /tmp/menu | grep -qF 'NEW' || { echo "loop1 is not marked NEW"; return 1; }
+  wait_for 60 $R/notify-alice.log '"Device available"' || return 1
+  grep -A3 -F '"Device available"' $R/notify-alice.log | head -n 4
+  expect "loop1" $R/notify-alice.log || return 1
+  shoot alice new-device
+}
+
+widget_guest_stops () {
+  mark_guest guest1
+  menu click "dom0:loop0 " guest1 || return 1
+  wait_guest 120 guest1 "GUEST disk-added xvdi" || return 1
+  menu_shows 60 'item "dom0:loop0 (attached to guest1)' || return 1
+  xl shutdown -w guest1 || { echo "shutdown failed; destroying"; xl destroy guest1; }
+  menu_shows 120 'item "dom0:loop0 —' || return 1
+  menu dump | grep -F 'guest1' && { echo "guest1 is still in the menu"; return 1; }
+  shoot alice guest-stopped
+}
+
+# bob's widget, from the same autostart entry: it cannot start, and says so
+# in one notification and one log line.
+widget_outsider () {
+  local exec_line rc
+  desktop_stop alice
+  desktop_start bob || return 1
+  exec_line=$(sed -n 's/^Exec=//p' /etc/xdg/autostart/org.xendevices.Widget.desktop)
+  timeout 120 setpriv --reuid=bob --regid=bob --init-groups env -i PATH=/usr/bin:/bin \
+    HOME=/home/bob USER=bob LANG=C.UTF-8 $(cat /tmp/bob/env) sh -c "exec $exec_line" \
+    > $R/widget-bob.log 2>&1
+  rc=$?
+  cat $R/widget-bob.log
+  [ $rc -eq 1 ] || { echo "expected exit 1, got $rc"; return 1; }
+  wait_for 30 $R/notify-bob.log '"The Devices widget cannot start"' || return 1
+  grep -A3 -F '"The Devices widget cannot start"' $R/notify-bob.log | head -n 4
+  expect "you (bob) are not one" $R/notify-bob.log || return 1
+  [ "$(grep -c 'cannot connect to xenstore' $R/widget-bob.log)" = 1 ]
+  expect "adduser bob xen-devices" $R/widget-bob.log
+  desktop_stop bob
+}
+
 # ---- main ----------------------------------------------------------------
 
 log "dom0 script starts"
@@ -557,4 +798,24 @@ DAEMON_PID=$!
 step persistent 240 persistent
 step usb-attach-detach 240 usb_attach_detach
 step event-log-order 10 event_order
+# The assignment of the persistent step goes (as root: its file is root's),
+# and so does the daemon the steps above used: the installed one takes its
+# place.
+"$XD" block detach guest1 dom0:loop0 --persistent > $R/unassign.log 2>&1
+kill "$DAEMON_PID" 2>/dev/null
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=""
+if step package-install 300 package_install; then
+  XEN_DEVICES_TOOLSTACK= /usr/bin/xen-device daemon > $R/service.log 2>&1 &
+  DAEMON_PID=$!
+  step service-socket 60 service_socket
+  step user-cli 400 user_cli
+  step user-outsider 60 user_outsider
+  step widget-start 400 widget_start
+  step widget-attach 300 widget_attach
+  step widget-eject 300 widget_eject
+  step widget-new-device 300 widget_new_device
+  step widget-guest-stops 300 widget_guest_stops
+  step widget-outsider 400 widget_outsider
+fi
 log "steps done"

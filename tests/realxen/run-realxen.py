@@ -146,12 +146,51 @@ def guest_initrd(image_dir):
     return newc_cpio(entries)
 
 
-def make_payload(work, image_dir, build_dir):
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+DEB_DIR = os.path.join(SOURCE_DIR, "_build-deb")
+
+
+def head_commit():
+    return subprocess.run(["git", "-C", SOURCE_DIR, "rev-parse", "HEAD"], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout.strip()
+
+
+def ensure_debs():
+    """The Debian packages of this commit (tests/package/build-deb, which CI
+    runs before this suite), built first if missing or of another commit.
+    Returns (paths, built)."""
+    stamp = os.path.join(DEB_DIR, "commit")
+    head = head_commit()
+    built = False
+    try:
+        with open(stamp) as f:
+            fresh = f.read().strip() == head
+    except OSError:
+        fresh = False
+    if not fresh:
+        r = subprocess.run([os.path.join(SOURCE_DIR, "tests", "package", "build-deb")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           stdin=subprocess.DEVNULL, timeout=1200)
+        if r.returncode != 0:
+            raise RuntimeError(f"tests/package/build-deb failed ({r.returncode}):\n{r.stdout[-4000:]}")
+        built = True
+    debs = sorted(os.path.join(DEB_DIR, f) for f in os.listdir(DEB_DIR)
+                  if f.endswith(".deb") and "dbgsym" not in f)
+    if not any(os.path.basename(d).startswith("xen-devices_") for d in debs):
+        raise RuntimeError(f"no xen-devices_*.deb in {DEB_DIR}")
+    return debs, built
+
+
+def make_payload(work, image_dir, build_dir, debs):
     payload = os.path.join(work, "payload")
     os.makedirs(os.path.join(payload, "bin"))
-    for src in ("src/cli/xen-device", "tests/realxen/xd-event-log"):
+    for src in ("src/cli/xen-device", "tests/realxen/xd-event-log", "tests/realxen/xd-menu"):
         shutil.copy2(os.path.join(build_dir, src), os.path.join(payload, "bin"))
     shutil.copy2(os.path.join(HERE, "dom0-run.sh"), payload)
+    shutil.copy2(os.path.join(SOURCE_DIR, "scripts", "run-desktop"), payload)
+    os.makedirs(os.path.join(payload, "debs"))
+    for deb in debs:
+        shutil.copy2(deb, os.path.join(payload, "debs"))
     with open(os.path.join(payload, "guest-initrd.gz"), "wb") as f:
         f.write(guest_initrd(image_dir))
     img = os.path.join(work, "payload.img")
@@ -237,8 +276,12 @@ def boot_and_compare(work, image_dir, build_dir, sim_host_tool, shim, logdir):
     the xenstore dumps with the simulated toolstack's."""
     console_path = os.path.join(logdir, "console.log")
     t = time.monotonic()
-    payload, results, usb, xen = make_payload(work, image_dir, build_dir)
-    tap(True, "payload disk with the built programs", time.monotonic() - t)
+    debs, built = ensure_debs()
+    tap(True, f"Debian packages of this commit ({'built' if built else 'from tests/package/build-deb'}: "
+        f"{', '.join(os.path.basename(d) for d in debs)})", time.monotonic() - t)
+    t = time.monotonic()
+    payload, results, usb, xen = make_payload(work, image_dir, build_dir, debs)
+    tap(True, "payload disk with the built programs and packages", time.monotonic() - t)
 
     cmd = qemu_command(image_dir, work, payload, results, usb, xen)
     note("$ " + " ".join(cmd))
@@ -278,6 +321,11 @@ def boot_and_compare(work, image_dir, build_dir, sim_host_tool, shim, logdir):
             tf.extractall(resdir)
     except tarfile.TarError as e:
         note(f"no results archive: {e}")
+
+    shots = os.path.join(resdir, "screenshots")
+    if os.path.isdir(shots):
+        for name in sorted(os.listdir(shots)):
+            note(f"screenshot of the menu on real Xen: {os.path.join(shots, name, 'menu.png')}")
 
     t = time.monotonic()
     ok, report = xscompare.compare(resdir, build_dir, sim_host_tool, shim)
