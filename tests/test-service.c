@@ -47,8 +47,11 @@ typedef struct
   char *dir; /* state, the service's socket and its log */
   char *socket;
   char *log;
+  char *program; /* a copy of xen-device that uid 65534 can reach */
   GPid service;
 } Fixture;
+
+static Fixture *current;
 
 static gid_t
 group_gid (void)
@@ -88,7 +91,8 @@ xen_device_as (Who who, XdTestResult *r, ...)
   const char *arg;
   va_list ap;
 
-  g_ptr_array_add (argv, (char *) g_getenv ("XD_XEN_DEVICE"));
+  /* The build directory may be out of another user's reach (/root). */
+  g_ptr_array_add (argv, who == AS_ROOT ? (char *) g_getenv ("XD_XEN_DEVICE") : current->program);
   va_start (ap, r);
   while ((arg = va_arg (ap, const char *)))
     g_ptr_array_add (argv, (char *) arg);
@@ -97,12 +101,12 @@ xen_device_as (Who who, XdTestResult *r, ...)
   if (who != AS_ROOT)
     env = g_environ_setenv (env, "XEN_DEVICES_TOOLSTACK", "service", TRUE);
   xd_test_result_clear (r);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT,
-                               who == AS_MEMBER     ? become_member
-                               : who == AS_OUTSIDER ? become_outsider
-                                                    : NULL,
-                               GUINT_TO_POINTER (group_gid ()), &r->out, &r->err, &r->status,
-                               &error));
+  /* The error first: it says why a spawn failed. */
+  g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT,
+                who == AS_MEMBER     ? become_member
+                : who == AS_OUTSIDER ? become_outsider
+                                     : NULL,
+                GUINT_TO_POINTER (group_gid ()), &r->out, &r->err, &r->status, &error);
   g_assert_no_error (error);
   g_test_message ("as %s: exit status %d\n%s%s",
                   who == AS_ROOT     ? "root"
@@ -169,6 +173,16 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->dir = g_dir_make_tmp ("xd-service-XXXXXX", &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (fx->dir, 0755), ==, 0);
+  fx->program = g_build_filename (fx->dir, "xen-device", NULL);
+  {
+    g_autoptr (GFile) from = g_file_new_for_path (g_getenv ("XD_XEN_DEVICE"));
+    g_autoptr (GFile) to = g_file_new_for_path (fx->program);
+
+    g_assert_true (g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (g_chmod (fx->program, 0755), ==, 0);
+  }
+  current = fx;
   fx->socket = g_build_filename (fx->dir, "run", "control", NULL);
   fx->log = g_build_filename (fx->dir, "service.log", NULL);
   g_setenv ("XEN_DEVICES_STATE_DIR", fx->dir, TRUE);
@@ -192,12 +206,15 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   g_clear_pointer (&fx->host, xd_sim_host_free);
   g_clear_pointer (&fx->daemon, xd_test_xenstored_free);
   g_unlink (fx->log);
+  g_unlink (fx->program);
   g_unlink (lock);
   g_rmdir (run);
   g_rmdir (fx->dir);
   g_free (fx->dir);
   g_free (fx->socket);
   g_free (fx->log);
+  g_free (fx->program);
+  current = NULL;
 }
 
 /* The holder column of @device's line in `CLASS list` as root, "" if free. */
