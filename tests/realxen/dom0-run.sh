@@ -572,6 +572,17 @@ package_install () {
   [ "$(mode_of /dev/xen/xenbus)" = "crw-rw---- root:xen-devices" ] || return 1
   ls -l /lib/udev/rules.d/70-xen-devices.rules /lib/systemd/system/xen-devices-daemon.* \
     /etc/xdg/autostart/org.xendevices.Widget.desktop /usr/bin/xen-devices-widget || return 1
+  # No systemd runs here to start the socket; its units are checked as
+  # systemd reads them (a bad value is only a warning: none may be printed).
+  systemd-analyze verify --man=no /lib/systemd/system/xen-devices-daemon.socket \
+    /lib/systemd/system/xen-devices-daemon.service > /tmp/verify 2>&1
+  local rc=$?
+  echo "systemd-analyze verify: exit $rc"
+  cat /tmp/verify
+  [ $rc -eq 0 ] && [ ! -s /tmp/verify ] || return 1
+  grep -xF 'SocketGroup=xen-devices' /lib/systemd/system/xen-devices-daemon.socket &&
+    grep -xF 'ListenStream=/run/xen-devices/control' /lib/systemd/system/xen-devices-daemon.socket ||
+    return 1
   useradd -m -s /bin/bash alice && adduser alice xen-devices || return 1
   useradd -m -s /bin/bash bob || return 1
   id alice
