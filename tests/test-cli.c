@@ -242,13 +242,13 @@ test_help (Fixture *fx, gconstpointer data)
       g_assert_cmpint (exit_code (&r), ==, 0);
       g_assert_true (g_str_has_prefix (r.out, "usage: xen-device"));
     }
-  /* The version names the toolstack: simulated where no hypervisor runs,
-   * or what XEN_DEVICES_TOOLSTACK says. */
+  /* The version names the toolstack: none where no hypervisor runs (the
+   * simulated one only when asked for), or what XEN_DEVICES_TOOLSTACK says. */
   g_unsetenv ("XEN_DEVICES_TOOLSTACK");
   run (&v, version);
   g_assert_cmpint (exit_code (&v), ==, 0);
   if (!g_file_test ("/proc/xen/capabilities", G_FILE_TEST_EXISTS))
-    g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: simulated)\n");
+    g_assert_cmpstr (v.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: none)\n");
   {
     g_auto (XdTestResult) forced = { 0 };
     g_setenv ("XEN_DEVICES_TOOLSTACK", "libxl", TRUE);
@@ -256,6 +256,24 @@ test_help (Fixture *fx, gconstpointer data)
     g_unsetenv ("XEN_DEVICES_TOOLSTACK");
     g_assert_cmpstr (forced.out, ==, "xen-device " PACKAGE_VERSION " (toolstack: libxl)\n");
   }
+  if (!g_file_test ("/proc/xen/capabilities", G_FILE_TEST_EXISTS))
+    {
+      /* Where nothing says this is a dom0, an attach is refused, never made
+       * on a simulated host; listing needs no toolstack. */
+      const char *const attach[] = { "block", "attach", "personal", "sys-usb:sda2", NULL };
+      const char *const list[] = { "block", "list", NULL };
+      g_auto (XdTestResult) a = { 0 };
+      g_auto (XdTestResult) l = { 0 };
+
+      run (&a, attach);
+      g_assert_cmpint (exit_code (&a), ==, 1);
+      g_assert_nonnull (strstr (a.err, "no toolstack: this is not a Xen dom0"));
+      g_assert_nonnull (strstr (a.err, "XEN_DEVICES_TOOLSTACK=simulated"));
+      run (&l, list);
+      g_assert_cmpint (exit_code (&l), ==, 0);
+      g_assert_null (strstr (l.out, "personal"));
+    }
+  g_setenv ("XEN_DEVICES_TOOLSTACK", "simulated", TRUE);
 }
 
 static void
@@ -529,9 +547,11 @@ test_bad_settings (Fixture *fx, gconstpointer data)
     const char *variable, *value, *message;
   } cases[] = {
     { "XEN_DEVICES_TOOLSTACK", "bogus",
-      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not “bogus”\n" },
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not "
+      "“bogus”\n" },
     { "XEN_DEVICES_TOOLSTACK", "xl\x1b[2J",
-      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not “xl\\x1b[2J”\n" },
+      "xen-device: error: XEN_DEVICES_TOOLSTACK must be libxl, service or simulated, not "
+      "“xl\\x1b[2J”\n" },
     { "XEN_DEVICES_TIMEOUT_MS", "soon",
       "xen-device: error: XEN_DEVICES_TIMEOUT_MS must be a number of milliseconds from 1 to "
       "3600000, not “soon”\n" },
@@ -544,10 +564,14 @@ test_bad_settings (Fixture *fx, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_auto (XdTestResult) r = { 0 };
+      g_autofree char *saved = g_strdup (g_getenv (cases[i].variable));
 
       g_setenv (cases[i].variable, cases[i].value, TRUE);
       run (&r, list);
-      g_unsetenv (cases[i].variable);
+      if (saved)
+        g_setenv (cases[i].variable, saved, TRUE);
+      else
+        g_unsetenv (cases[i].variable);
       g_assert_cmpint (exit_code (&r), ==, 2);
       g_assert_cmpstr (r.out, ==, "");
       g_assert_true (g_str_has_suffix (r.err, cases[i].message)

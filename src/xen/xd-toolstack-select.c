@@ -20,8 +20,10 @@ xd_toolstack_choice (void)
 
   if (forced && *forced)
     return forced;
+  /* Never the simulated toolstack unless asked for: on a dom0 whose xenfs
+   * is not mounted it would write made-up backends into a real xenstore. */
   if (!xd_toolstack_libxl_available ())
-    return "simulated";
+    return "none";
   /* libxl works for root only (xd-control.h): anyone else asks the
    * service, which runs as root. */
   return geteuid () == 0 ? "libxl" : "service";
@@ -54,6 +56,15 @@ xd_toolstack_open (GError **error)
     toolstack = xd_toolstack_service_new (xd_control_socket_path ());
   else if (strcmp (choice, "simulated") == 0)
     toolstack = xd_toolstack_sim_new (error);
+  else if (strcmp (choice, "none") == 0)
+    {
+      g_set_error_literal (
+        error, XD_ERROR, XD_ERROR_UNAVAILABLE,
+        "no toolstack: this is not a Xen dom0 (/proc/xen/capabilities does not say control_d; "
+        "is xenfs mounted on /proc/xen?). XEN_DEVICES_TOOLSTACK=simulated attaches on a "
+        "simulated host");
+      return NULL;
+    }
   else
     {
       xd_toolstack_check_setting (error);
