@@ -141,6 +141,15 @@ start_service (Fixture *fx)
   for (int i = 0; i < 500 && !g_file_test (fx->socket, G_FILE_TEST_EXISTS); i++)
     g_usleep (10000);
   g_assert_true (g_file_test (fx->socket, G_FILE_TEST_EXISTS));
+  /* And started: it watches xenstore. */
+  for (int i = 0; i < 500; i++)
+    {
+      g_autofree char *log = service_log (fx);
+      if (log && strstr (log, "watching xenstore"))
+        return;
+      g_usleep (10000);
+    }
+  g_assert_not_reached ();
 }
 
 static void

@@ -62,6 +62,12 @@ xd_cli_daemon (int argc, char **argv)
       return xd_cli_usage_error ("daemon", "", "unknown argument “%s”", argv[i]);
     }
 
+  /* First: a SIGTERM that comes while it starts (its socket is already
+   * there for a caller) is a clean stop, not a death by signal. */
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+
   store = xd_xs_store_new (&error);
   if (!store)
     return xd_cli_failure (error);
@@ -87,9 +93,6 @@ xd_cli_daemon (int argc, char **argv)
 
   assigner = xd_assigner_new (engine, xd_cli_state_dir ());
   g_signal_connect (assigner, "applied", G_CALLBACK (applied_cb), NULL);
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGINT, quit_cb, loop);
-  g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_message ("watching xenstore with the %s toolstack; persistent assignments from %s",
              toolstack->name, xd_cli_state_dir ());
   xd_assigner_apply_running (assigner);
