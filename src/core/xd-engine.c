@@ -40,7 +40,8 @@ struct _XdEngine
 {
   GObject parent_instance;
 
-  XdStore *store;
+  XdStore *store;      /* during a read-ahead scan, the copy standing in for: */
+  XdStore *live_store; /* the store the engine owns, what worker tasks open */
   XdToolstack *toolstack;
   gboolean watching;
   gboolean connected;
@@ -1527,7 +1528,8 @@ xd_engine_lookup_device (XdEngine *self, XdClassId klass, guint backend, const c
 XdStore *
 xd_engine_get_store (XdEngine *self)
 {
-  return self->store;
+  /* Never the read-ahead copy: a task keeps this past read_ahead_end (). */
+  return self->live_store;
 }
 
 void
@@ -1554,7 +1556,7 @@ xd_engine_new (XdStore *store)
 {
   XdEngine *self = g_object_new (XD_TYPE_ENGINE, NULL);
 
-  self->store = store;
+  self->store = self->live_store = store;
   self->connected = xd_store_is_connected (store);
   xd_store_set_listener (store, &engine_listener, self);
   return self;
